@@ -1,0 +1,45 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { toNodeHandler } from 'better-auth/node';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { BETTER_AUTH } from './auth/auth.tokens.js';
+import type { BetterAuth } from './auth/better-auth.js';
+import { requestContextMiddleware } from './common/context/request-context.js';
+import { jsonBodyMiddleware } from './common/http/json-body.middleware.js';
+import { setupOpenApi } from './common/openapi/openapi.js';
+import { APP_CONFIG } from './config/config.module.js';
+import type { AppConfig } from './config/app.config.js';
+
+/** One access-log line per response, with the request context the logger mixes in. */
+function accessLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      logger[level]({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+/**
+ * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it:
+ * request context → access log → Better Auth (its own body handling) → JSON body → Nest.
+ * The app must be created with `bodyParser: false`.
+ */
+export function configureApp(app: INestApplication, logger: Logger): INestApplication {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  const auth = app.get<BetterAuth>(BETTER_AUTH);
+  const express = (app as NestExpressApplication).getHttpAdapter().getInstance();
+  express.disable('x-powered-by');
+  app.use(requestContextMiddleware);
+  app.use(accessLog(logger));
+  express.all('/api/auth/{*any}', toNodeHandler(auth));
+  app.use(jsonBodyMiddleware(config.http.maxJsonBodyBytes));
+  app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });
+  setupOpenApi(app);
+  app.enableShutdownHooks();
+  return app;
+}

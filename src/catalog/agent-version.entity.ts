@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { AgentManifest } from './manifest.js';
+
+/** An immutable published snapshot of an agent's manifest and prompt. */
+@Entity('agent_versions')
+@Index(['agentId', 'version'], { unique: true })
+export class AgentVersion {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Column('uuid')
+  agentId: string;
+
+  @Column('uuid')
+  orgId: string;
+
+  /** A valid semver, e.g. `1.2.0` or `2.0.0-beta.1`. */
+  @Column('text')
+  version: string;
+
+  @Column('jsonb')
+  manifest: AgentManifest;
+
+  @Column('text')
+  prompt: string;
+
+  @Column('boolean', { default: false })
+  yanked: boolean;
+
+  @Column('text', { nullable: true })
+  createdByUserId: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+}

@@ -1,0 +1,32 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { AgentManifest } from './manifest.js';
+
+/** An agent `@scope/name` and its live (editable) working copy. */
+@Entity('agents')
+@Index(['orgId', 'scope', 'name'], { unique: true })
+export class Agent {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Column('uuid')
+  orgId: string;
+
+  /** With its `@`, e.g. `@acme`. */
+  @Column('text')
+  scope: string;
+
+  @Column('text')
+  name: string;
+
+  @Column('jsonb')
+  manifest: AgentManifest;
+
+  @Column('text')
+  prompt: string;
+
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz', precision: 3 })
+  updatedAt: Date;
+}

@@ -1,0 +1,51 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { NextFunction, Request, Response } from 'express';
+import { newRequestId } from '../ids.js';
+import type { Principal } from '../../auth/principal.js';
+import type { ApiVersion } from '../../api-versions/api-version.js';
+
+/** What one request knows about itself; read by logs, the problem filter and the version echo. */
+export interface RequestContext {
+  requestId: string;
+  /** A valid inbound W3C traceparent, echoed back and logged. */
+  traceparent?: string;
+  principal?: Principal;
+  apiVersion?: ApiVersion;
+  runId?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    context: RequestContext;
+  }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+export function isValidTraceparent(value: string | undefined): value is string {
+  const m = value ? TRACEPARENT.exec(value) : null;
+  return !!m && m[1] !== 'ff' && !/^0+$/.test(m[2]) && !/^0+$/.test(m[3]);
+}
+
+/** The context of the request being served, when there is one (logs outside requests have none). */
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/**
+ * First middleware of the app: a fresh server-side request id (an inbound `Request-Id` is
+ * ignored on purpose), the traceparent echo, and the async context everything else reads.
+ */
+export function requestContextMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const traceparent = req.headers.traceparent;
+  const context: RequestContext = { requestId: newRequestId() };
+  if (typeof traceparent === 'string' && isValidTraceparent(traceparent.trim().toLowerCase())) {
+    context.traceparent = traceparent.trim().toLowerCase();
+    res.setHeader('traceparent', context.traceparent);
+  }
+  req.context = context;
+  res.setHeader('Request-Id', context.requestId);
+  storage.run(context, next);
+}

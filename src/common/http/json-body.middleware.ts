@@ -1,0 +1,73 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ProblemException } from '../problem/problem.exception.js';
+import { writeProblem } from '../problem/problem-response.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The JSON body's bytes as received (idempotency fingerprints a body that does not parse). */
+    rawBody?: Buffer;
+    /** Set when the body was not usable; raised by BodyGuard (or by a handler that orders its own checks). */
+    bodyError?: ProblemException;
+  }
+}
+
+export const isJsonContentType = (type: string | undefined): boolean =>
+  !!type && /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type.trim());
+
+export function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && Number(length) > 0) || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Reads JSON bodies without refusing anything itself: a malformed body is recorded on the
+ * request so that it is refused in its documented turn (after authentication, and for the run
+ * route after idempotency). Only an oversized body is refused here, to stop reading it.
+ */
+export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!isJsonContentType(req.headers['content-type']) || !hasBody(req)) return next();
+    const declared = Number(req.headers['content-length']);
+    const tooLarge = () =>
+      new ProblemException('payload_too_large', `The JSON body exceeds the limit of ${limitBytes} bytes.`);
+    if (declared > limitBytes) {
+      res.setHeader('Connection', 'close');
+      return writeProblem(req, res, tooLarge());
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limitBytes) {
+        done = true;
+        res.setHeader('Connection', 'close');
+        writeProblem(req, res, tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      done = true;
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      const raw = Buffer.concat(chunks);
+      req.rawBody = raw;
+      const text = raw.toString('utf8');
+      if (text.trim() === '') {
+        req.body = undefined;
+      } else {
+        try {
+          req.body = JSON.parse(text);
+        } catch {
+          req.body = undefined;
+          req.bodyError = new ProblemException('invalid_request', 'The request body is not valid JSON.');
+        }
+      }
+      next();
+    });
+  };
+}

@@ -1,0 +1,94 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ProblemException } from '../problem/problem.exception.js';
+
+/** The collection envelope of every list route (API.md section 1). */
+export interface ListEnvelope<T> {
+  object: 'list';
+  data: T[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor: Cursor | null;
+}
+
+/** Position after the last item of a page: newest-first lists order by (createdAt, id) descending. */
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+const single = (value: unknown, param: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
+  return value;
+};
+
+/** Parses `?limit=&cursor=`; anything malformed is a 400 naming the parameter. */
+export function parsePageRequest(query: Record<string, unknown>, options: { max?: number; fallback?: number } = {}): PageRequest {
+  const max = options.max ?? 100;
+  const rawLimit = single(query.limit, 'limit');
+  let limit = options.fallback ?? 20;
+  if (rawLimit !== undefined) {
+    if (!/^\d{1,7}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > max) {
+      throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${max}.`, { param: 'limit' });
+    }
+    limit = Number(rawLimit);
+  }
+  const rawCursor = single(query.cursor, 'cursor');
+  return { limit, cursor: rawCursor === undefined || rawCursor === '' ? null : decodeCursor(rawCursor) };
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  const invalid = () => new ProblemException('invalid_request', 'cursor is not a cursor this API issued.', { param: 'cursor' });
+  if (!/^[A-Za-z0-9_-]{1,512}$/.test(raw)) throw invalid();
+  try {
+    const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      !Number.isNaN(Date.parse(value[0])) &&
+      value[1].length <= 200
+    ) {
+      return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // falls through to the refusal
+  }
+  throw invalid();
+}
+
+/**
+ * Builds the envelope from up to `limit + 1` rows fetched newest first: the extra row only
+ * tells whether there is a next page.
+ */
+export function toPage<Row extends { createdAt: Date; id: string | number }, T>(
+  rows: Row[],
+  limit: number,
+  present: (row: Row) => T,
+): ListEnvelope<T> {
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const last = page.at(-1);
+  return {
+    object: 'list',
+    data: page.map(present),
+    hasMore,
+    nextCursor: hasMore && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: String(last.id) }) : null,
+  };
+}
+
+/** OpenAPI shape of the envelope; list routes document `data` items themselves. */
+export class ListEnvelopeDto {
+  @ApiProperty({ enum: ['list'] }) object: 'list';
+  @ApiProperty() hasMore: boolean;
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

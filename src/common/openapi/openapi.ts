@@ -1,0 +1,117 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { PROBLEM_CODES, problemType } from '../problem/problem-codes.js';
+import { BETTER_AUTH_PATHS } from './better-auth.paths.js';
+
+const PROBLEM = { $ref: '#/components/schemas/Problem' };
+const REQUEST_ID_HEADER = { $ref: '#/components/headers/Request-Id' };
+
+const problemResponse = (description: string, code: keyof typeof PROBLEM_CODES) => ({
+  description,
+  headers: { 'Request-Id': REQUEST_ID_HEADER },
+  content: {
+    'application/problem+json': {
+      schema: PROBLEM,
+      example: {
+        type: problemType(code),
+        title: PROBLEM_CODES[code].title,
+        status: PROBLEM_CODES[code].status,
+        detail: '…',
+        instance: 'urn:appstrate:request:req_0f3c9a…',
+        code,
+        requestId: 'req_0f3c9a…',
+      },
+    },
+  },
+});
+
+/** Error answers every authenticated operation can give, documented once here. */
+const COMMON_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
+  '400': problemResponse('Invalid request, validation failure, or bad header (see `code` and `param`).', 'invalid_request'),
+  '401': problemResponse('Missing, invalid or expired session or API key.', 'unauthorized'),
+  '403': problemResponse('Not a member, wrong organization, or a missing permission (named in `detail`).', 'forbidden'),
+  '404': problemResponse('Not found in the caller’s organization.', 'not_found'),
+  '500': problemResponse('A bug; quote the request id.', 'internal_error'),
+};
+
+const DESCRIPTION = `Run AI agents over REST.
+
+**Authentication.** A Better Auth session cookie (\`better-auth.session_token\`, from \`/api/auth/sign-in/email\`) with \`X-Org-Id\`, or an API key \`Authorization: Bearer ask_…\` (its organization is implied).
+
+**Errors** are RFC 9457 \`application/problem+json\` with a machine \`code\` from a closed list, a \`requestId\` equal to the \`Request-Id\` header, \`param\` naming a faulty header/query/path parameter, and \`errors[]\` on \`validation_failed\` (submitted values are never echoed).
+
+**Versions.** \`Appstrate-Version: YYYY-MM-DD\` (header > organization pin > platform default); the resolved version is echoed on every authenticated response.
+
+**Lists** answer \`{object: "list", data, hasMore, nextCursor}\`; page with \`?limit=\` (1..100, default 20) and \`?cursor=\`.`;
+
+/** The OpenAPI 3.1 document: decorators for routes, plus what applies to every route. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
+    .setTitle('Agent Run API')
+    .setDescription(DESCRIPTION)
+    .setVersion('2026-06-11')
+    .addCookieAuth('better-auth.session_token', { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' }, 'session')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'ask_<48 hex>' }, 'apiKey')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  document.components ??= {};
+  document.components.schemas = { ...document.components.schemas, ...SHARED_SCHEMAS };
+  document.components.headers = {
+    ...document.components.headers,
+    'Request-Id': { description: 'Server-generated id of this request (`req_…`).', schema: { type: 'string' } },
+    'Appstrate-Version': { description: 'The API version the request was served with.', schema: { type: 'string' } },
+  };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const operation of Object.values(item) as Array<{ responses?: Record<string, unknown>; security?: unknown[] }>) {
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      const isPublic = !operation.security || operation.security.length === 0;
+      for (const [status, response] of Object.entries(isPublic ? { '500': COMMON_ERRORS['500'] } : COMMON_ERRORS)) {
+        operation.responses![status] ??= response;
+      }
+      for (const response of Object.values(operation.responses ?? {}) as Array<{ headers?: Record<string, unknown> }>) {
+        response.headers = { 'Request-Id': REQUEST_ID_HEADER, ...response.headers };
+      }
+    }
+    document.paths[path] = item;
+  }
+  Object.assign(document.paths, BETTER_AUTH_PATHS);
+  return document;
+}
+
+const SHARED_SCHEMAS = {
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem details.',
+    required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
+    properties: {
+      type: { type: 'string', format: 'uri', example: 'https://docs.appstrate.dev/errors/rate-limited' },
+      title: { type: 'string', example: 'Rate Limited' },
+      status: { type: 'integer', example: 429 },
+      detail: { type: 'string' },
+      instance: { type: 'string', example: 'urn:appstrate:request:req_0f3c9a' },
+      code: { type: 'string', enum: Object.keys(PROBLEM_CODES) },
+      requestId: { type: 'string' },
+      param: { type: 'string', description: 'The header, query or path parameter, or multipart part at fault.' },
+      retryAfter: { type: 'integer', minimum: 1, description: 'Seconds; on 429 and 409 idempotency_in_progress.' },
+      errors: {
+        type: 'array',
+        description: 'On validation_failed: one entry per problem.',
+        items: {
+          type: 'object',
+          required: ['field', 'code', 'message'],
+          properties: { field: { type: 'string', example: 'input.email' }, code: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+/** Serves `/api/openapi.json` and Swagger UI at `/api/docs`. */
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'api/openapi.json',
+    yamlDocumentUrl: 'api/openapi.yaml',
+    useGlobalPrefix: false,
+  });
+}

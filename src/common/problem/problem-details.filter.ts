@@ -1,0 +1,92 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { RouteTable } from '../http/route-table.js';
+import type { ProblemCode } from './problem-codes.js';
+import { ProblemException } from './problem.exception.js';
+import { writeProblem } from './problem-response.js';
+
+const STATUS_CODES: Record<number, ProblemCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+/** Errors that mean a backing service (PostgreSQL, Redis) is unreachable, not that the request is wrong. */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300'].includes(e?.code ?? '') ||
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|Connection terminated/i.test(e?.message ?? '')
+  );
+}
+
+/**
+ * The single place where exceptions become HTTP answers: RFC 9457 problem+json for every
+ * route outside Better Auth. Unexpected errors are logged with the request id and answered
+ * 500 `internal_error` without internals.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+  private routes?: RouteTable;
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    writeProblem(req, res, this.toProblem(exception, req));
+  }
+
+  private toProblem(exception: unknown, req: Request): ProblemException {
+    if (exception instanceof ProblemException) return exception;
+    if (exception instanceof HttpException) return this.fromHttpException(exception, req);
+    if ((exception as { code?: string })?.code === '23505') {
+      return new ProblemException('conflict', 'The resource conflicts with one that already exists.');
+    }
+    if (isUnavailable(exception)) {
+      this.logger.error({ err: exception, msg: 'backing service unavailable' });
+      return new ProblemException('service_unavailable', 'A backing service is temporarily unavailable. Please retry shortly.', {
+        retryAfter: 1,
+      });
+    }
+    this.logger.error(exception instanceof Error ? exception : { err: exception, msg: 'non-error thrown' });
+    return new ProblemException('internal_error', 'An unexpected error occurred. Quote the request id when reporting it.');
+  }
+
+  private fromHttpException(exception: HttpException, req: Request): ProblemException {
+    const status = exception.getStatus();
+    if (status === 404 && /^Cannot [A-Z]+ /.test(exception.message)) return this.unmatchedRoute(req);
+    const code = STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
+    if (code === 'internal_error') {
+      this.logger.error(exception);
+      return new ProblemException(code, 'An unexpected error occurred. Quote the request id when reporting it.');
+    }
+    const response = exception.getResponse();
+    const message = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
+    const detail = typeof message === 'string' && message ? message : exception.message;
+    return new ProblemException(code, detail);
+  }
+
+  /** Nest's router found nothing: 405 when the path exists under other methods, else 404. */
+  private unmatchedRoute(req: Request): ProblemException {
+    this.routes ??= new RouteTable(this.adapterHost.httpAdapter.getInstance());
+    const allowed = this.routes.allowedMethods(req.originalUrl.split('?')[0]);
+    if (allowed.length > 0) {
+      return new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, {
+        headers: { Allow: allowed.join(', ') },
+      });
+    }
+    return new ProblemException('not_found', 'No route matches this path.');
+  }
+}

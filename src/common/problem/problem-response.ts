@@ -1,0 +1,38 @@
+import type { Request, Response } from 'express';
+import { PROBLEM_CODES, problemType } from './problem-codes.js';
+import type { ProblemException } from './problem.exception.js';
+
+/** The RFC 9457 body for a refusal, as API.md section 1 shapes it. */
+export function problemBody(problem: ProblemException, requestId: string): Record<string, unknown> {
+  const { param, errors, retryAfter } = problem.options;
+  return {
+    type: problemType(problem.code),
+    title: PROBLEM_CODES[problem.code].title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: `urn:appstrate:request:${requestId}`,
+    code: problem.code,
+    requestId,
+    ...(param !== undefined && { param }),
+    ...(retryAfter !== undefined && { retryAfter }),
+    ...(errors !== undefined && { errors }),
+  };
+}
+
+/**
+ * Writes a problem response. Used by the global filter and by the few middlewares that run
+ * before Nest's exception layer (body parsing), so every refusal has the same shape.
+ */
+export function writeProblem(req: Request, res: Response, problem: ProblemException): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(problemBody(problem, req.context.requestId));
+  res.status(problem.status);
+  for (const [name, value] of Object.entries(problem.options.headers ?? {})) res.setHeader(name, value);
+  if (problem.options.retryAfter !== undefined) res.setHeader('Retry-After', String(problem.options.retryAfter));
+  res.setHeader('Content-Type', 'application/problem+json');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EndUser } from './end-user.entity.js';
+import { EndUsersService } from './end-users.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([EndUser])],
+  providers: [EndUsersService],
+  exports: [EndUsersService],
+})
+export class EndUsersModule {}

@@ -1,0 +1,42 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * The durable half of idempotency: a finished request's response, kept 24 h so a replay is
+ * answered (and creates no run) even if Redis lost its keys in between.
+ */
+@Entity('idempotency_records')
+@Index(['expiresAt'])
+export class IdempotencyRecord {
+  @PrimaryColumn('uuid')
+  orgId: string;
+
+  /** `key:<apiKeyId>` or `user:<userId>` (see `callerKey`). */
+  @PrimaryColumn('text')
+  caller: string;
+
+  @PrimaryColumn('text')
+  key: string;
+
+  /** Hex SHA-256 of the request fingerprint. */
+  @Column('text')
+  fingerprint: string;
+
+  @Column('integer')
+  status: number;
+
+  @Column('jsonb')
+  body: unknown;
+
+  /** Headers replayed with the body (e.g. `Location`). */
+  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  headers: Record<string, string>;
+
+  @Column('text', { nullable: true })
+  runId: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+
+  @Column({ type: 'timestamptz', precision: 3 })
+  expiresAt: Date;
+}

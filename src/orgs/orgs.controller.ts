@@ -1,0 +1,38 @@
+import { Body, Controller, Get, Patch, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Auth, CurrentPrincipal, OrgCaller } from '../auth/auth.decorators.js';
+import type { OrgPrincipal, Principal } from '../auth/principal.js';
+import { CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
+import { OrgsService } from './orgs.service.js';
+
+@ApiTags('Organizations')
+@Controller('orgs')
+export class OrgsController {
+  constructor(private readonly orgs: OrgsService) {}
+
+  @Post()
+  @Auth({ org: 'none', sessionOnly: true })
+  @ApiOperation({ summary: 'Create an organization', description: 'The caller becomes its owner; its API version is pinned to the platform default.' })
+  @ApiCreatedResponse({ type: OrgDto })
+  create(@CurrentPrincipal() caller: Principal, @Body() dto: CreateOrgDto): Promise<OrgDto> {
+    return this.orgs.create(caller.userId, dto);
+  }
+
+  @Get()
+  @Auth({ org: 'none', sessionOnly: true })
+  @ApiOperation({ summary: 'List the caller’s organizations' })
+  @ApiOkResponse({ type: OrgDto, isArray: true })
+  async list(@CurrentPrincipal() caller: Principal) {
+    const data = await this.orgs.listForUser(caller.userId);
+    return { object: 'list', data, hasMore: false, nextCursor: null };
+  }
+
+  @Patch(':orgId')
+  @Auth({ org: 'path', sessionOnly: true, permission: 'org:manage' })
+  @ApiOperation({ summary: 'Rename an organization or change its pinned API version' })
+  @ApiParam({ name: 'orgId', format: 'uuid' })
+  @ApiOkResponse({ type: OrgDto })
+  update(@OrgCaller() caller: OrgPrincipal, @Body() dto: UpdateOrgDto): Promise<OrgDto> {
+    return this.orgs.update(caller.orgId, caller.role, dto);
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Member } from './member.entity.js';
+import { MembershipsService } from './memberships.service.js';
+import { Organization } from './organization.entity.js';
+import { OrgsController } from './orgs.controller.js';
+import { OrgsService } from './orgs.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Organization, Member])],
+  controllers: [OrgsController],
+  providers: [MembershipsService, OrgsService],
+  exports: [MembershipsService],
+})
+export class OrgsModule {}

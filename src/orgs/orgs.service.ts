@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { checkApiVersion } from '../api-versions/api-version.js';
+import type { Role } from '../auth/permissions.js';
+import { InjectConfig } from '../config/config.module.js';
+import type { AppConfig } from '../config/app.config.js';
+import { newUuid } from '../common/ids.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { Member } from './member.entity.js';
+import { Organization } from './organization.entity.js';
+import type { CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
+
+const present = (org: Organization, role: Role): OrgDto => ({
+  id: org.id,
+  name: org.name,
+  slug: org.slug,
+  apiVersion: org.apiVersion,
+  role,
+  createdAt: org.createdAt.toISOString(),
+  updatedAt: org.updatedAt.toISOString(),
+});
+
+@Injectable()
+export class OrgsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** Creates the org with the caller as its owner, pinned to the platform default version. */
+  async create(userId: string, dto: CreateOrgDto): Promise<OrgDto> {
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.exists(Organization, { where: { slug: dto.slug } });
+      if (taken) throw new ProblemException('conflict', 'An organization with this slug already exists.', { param: 'slug' });
+      const org = await tx.save(
+        tx.create(Organization, { id: newUuid(), name: dto.name, slug: dto.slug, apiVersion: this.config.apiVersions.default }),
+      );
+      await tx.save(tx.create(Member, { orgId: org.id, userId, role: 'owner' }));
+      return present(org, 'owner');
+    });
+  }
+
+  async listForUser(userId: string): Promise<OrgDto[]> {
+    const rows = await this.db
+      .getRepository(Organization)
+      .createQueryBuilder('o')
+      .innerJoin(Member, 'm', 'm.org_id = o.id AND m.user_id = :userId', { userId })
+      .addSelect('m.role', 'm_role')
+      .orderBy('o.created_at', 'ASC')
+      .getRawAndEntities();
+    return rows.entities.map((org, i) => present(org, rows.raw[i].m_role as Role));
+  }
+
+  async update(orgId: string, role: Role, dto: UpdateOrgDto): Promise<OrgDto> {
+    if (dto.apiVersion !== undefined) {
+      const check = checkApiVersion(dto.apiVersion);
+      if (!check.ok) {
+        throw new ProblemException('unsupported_api_version', 'apiVersion must be one of 2026-03-21, 2026-06-11.', {
+          param: 'apiVersion',
+        });
+      }
+    }
+    const repo = this.db.getRepository(Organization);
+    const org = await repo.findOneByOrFail({ id: orgId });
+    if (dto.name !== undefined) org.name = dto.name;
+    if (dto.apiVersion !== undefined) org.apiVersion = dto.apiVersion;
+    return present(await repo.save(org), role);
+  }
+}

@@ -1,0 +1,33 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app.config.js';
+
+export const REDIS = Symbol('REDIS');
+export const InjectRedis = () => Inject(REDIS);
+
+/**
+ * Options for every connection this process opens. Commands fail fast while Redis is away
+ * (no unbounded offline queue), so a request answers 503 instead of hanging.
+ */
+export function redisOptions(extra: RedisOptions = {}): RedisOptions {
+  return { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000, ...extra };
+}
+
+export function createRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, redisOptions(extra));
+}
+
+/** The shared command connection (rate limits, idempotency locks, run events publish). */
+@Global()
+@Module({
+  providers: [{ provide: REDIS, inject: [APP_CONFIG], useFactory: (c: AppConfig) => createRedis(c.redis.url) }],
+  exports: [REDIS],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

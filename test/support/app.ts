@@ -1,0 +1,43 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import supertest from 'supertest';
+import type { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { AppLogger, createPinoLogger } from '../../src/common/logging/app-logger.js';
+import type { AppConfig } from '../../src/config/app.config.js';
+import { REDIS } from '../../src/redis/redis.module.js';
+import { testConfig } from './test-env.js';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  db: DataSource;
+  redis: Redis;
+  /** A fresh supertest client (no cookies). */
+  request: () => supertest.Agent;
+  close: () => Promise<void>;
+}
+
+/** Boots the real AppModule (real PostgreSQL, real Redis) with the shared HTTP wiring. */
+export async function startApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = testConfig(overrides);
+  const pino = createPinoLogger(config.log.level);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
+    .setLogger(new AppLogger(pino))
+    .compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false });
+  configureApp(app, pino);
+  await app.init();
+  const server = app.getHttpServer();
+  return {
+    app,
+    config,
+    db: app.get<DataSource>(getDataSourceToken()),
+    redis: app.get<Redis>(REDIS),
+    request: () => supertest.agent(server),
+    close: () => app.close(),
+  };
+}
