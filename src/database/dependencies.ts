@@ -22,10 +22,16 @@ export async function checkDependencies(config: AppConfig): Promise<void> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (err) {
+    // A server that answers "no such database" is reachable; the migration step creates it.
+    if ((err as { code?: string }).code === '3D000') return checkRedis(config);
     throw startupError(`PostgreSQL is unreachable at ${redactUrl(config.database.url)}: ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => undefined);
   }
+  await checkRedis(config);
+}
+
+async function checkRedis(config: AppConfig): Promise<void> {
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
