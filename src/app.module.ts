@@ -10,6 +10,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EndUsersModule } from './end-users/end-users.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ModelsModule } from './models/models.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
