@@ -87,6 +87,14 @@ class EnvironmentVariables {
   @Transform(({ value }) => Number(value)) @IsInt() @Min(1) @Max(3600)
   WORKER_STALLED_INTERVAL_SECONDS: number = 30;
 
+  /** Times a run may be picked up again after its worker vanished before it ends failed / worker_lost. */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(10)
+  WORKER_MAX_STALLED_COUNT: number = 1;
+
+  /** First delay before retrying a transient model failure; it doubles on each further attempt. */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(60000)
+  MODEL_RETRY_BASE_DELAY_MS: number = 200;
+
   /** Apply pending database migrations (TypeORM and Better Auth) at boot. */
   @Transform(({ value }) => value === true || value === 'true' || value === '1') @IsBoolean()
   MIGRATIONS_RUN: boolean = true;
@@ -110,7 +118,13 @@ export interface AppConfig {
     maxUploadBytes: number;
   };
   files: { storageDir: string };
-  worker: { role: 'all' | 'api' | 'worker'; concurrency: number; stalledIntervalSeconds: number };
+  worker: {
+    role: 'all' | 'api' | 'worker';
+    concurrency: number;
+    stalledIntervalSeconds: number;
+    maxStalledCount: number;
+    retryBaseDelayMs: number;
+  };
   models: {
     allowPrivateUrls: boolean;
     serverDefault: { baseUrl: string; apiKey: string; model: string } | null;
@@ -162,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       role: vars.PROCESS_ROLE,
       concurrency: vars.WORKER_CONCURRENCY,
       stalledIntervalSeconds: vars.WORKER_STALLED_INTERVAL_SECONDS,
+      maxStalledCount: vars.WORKER_MAX_STALLED_COUNT,
+      retryBaseDelayMs: vars.MODEL_RETRY_BASE_DELAY_MS,
     },
     models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, serverDefault },
     log: { level: vars.LOG_LEVEL },
