@@ -1,0 +1,103 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { ProblemFieldError } from '../common/problem/problem.exception.js';
+import type { JsonSchema } from './manifest.js';
+
+// ajv-formats is CommonJS: under nodenext ESM its default export sits on `.default`.
+const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule.default }).default;
+
+export type Ajv = Ajv2020;
+export type { ErrorObject, ValidateFunction };
+
+/**
+ * An Ajv instance for the JSON Schema 2020-12 schemas users write in manifests.
+ *
+ * Strict where a mistake would silently weaken validation: unknown keywords (a typo such as
+ * `requried`), unknown formats and invalid regular expressions are compile errors, so they are
+ * refused when the manifest is written. Not strict where valid, common schemas would trip it
+ * (`properties` without `type: "object"`, union types, open tuples). Every error is collected
+ * (`allErrors`), and formats known to `ajv-formats` are asserted. Remote `$ref`s are never
+ * fetched, so a schema that needs one does not compile.
+ *
+ * A user schema may carry an `$id`, and one Ajv instance refuses the same `$id` twice: compile
+ * each user schema with its own instance (about 3 ms), or use `compileUserSchema`.
+ */
+export function createAjv(): Ajv {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    allowUnionTypes: true,
+    validateFormats: true,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+const COMPILED_CACHE_LIMIT = 500;
+const compiled = new Map<string, ValidateFunction>();
+
+/**
+ * Compiles a (stored, already validated) user schema, reusing earlier compilations of the same
+ * schema text: the run path compiles the same manifests over and over. Throws what Ajv throws.
+ */
+export function compileUserSchema(schema: JsonSchema): ValidateFunction {
+  const key = JSON.stringify(schema);
+  const hit = compiled.get(key);
+  if (hit) {
+    // Refresh its place so the cache drops the least recently used schema first.
+    compiled.delete(key);
+    compiled.set(key, hit);
+    return hit;
+  }
+  const validate = createAjv().compile(schema);
+  compiled.set(key, validate);
+  if (compiled.size > COMPILED_CACHE_LIMIT) compiled.delete(compiled.keys().next().value!);
+  return validate;
+}
+
+/** `/a/b~1c/0` → `['a', 'b/c', '0']` (RFC 6901). */
+export function pointerSegments(pointer: string): string[] {
+  if (pointer === '' || pointer === '/') return pointer === '/' ? [''] : [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The property an error is really about, for keywords that report on the parent object. */
+function childProperty(error: ErrorObject): string | undefined {
+  const params = error.params as Record<string, unknown>;
+  for (const key of ['missingProperty', 'additionalProperty', 'unevaluatedProperty', 'propertyName']) {
+    if (typeof params[key] === 'string') return params[key];
+  }
+  return undefined;
+}
+
+/**
+ * Ajv errors as `errors[]` entries under `prefix` (e.g. `input` gives `input.email`). Messages
+ * are Ajv's own ("must be string", "must have required property 'email'"): they describe the
+ * schema, never the submitted value.
+ */
+export function ajvErrorsToFieldErrors(
+  errors: ErrorObject[] | null | undefined,
+  prefix: string,
+  code = 'invalid_input',
+): ProblemFieldError[] {
+  const seen = new Set<string>();
+  const result: ProblemFieldError[] = [];
+  for (const error of errors ?? []) {
+    const segments = pointerSegments(error.instancePath);
+    const child = childProperty(error);
+    if (child !== undefined) segments.push(child);
+    const field = [prefix, ...segments].filter((s) => s !== '').join('.');
+    const message = `${field} ${error.message ?? 'is invalid'}`;
+    const dedupe = `${field}\u0000${message}`;
+    if (seen.has(dedupe)) continue;
+    seen.add(dedupe);
+    result.push({ field, code, message });
+  }
+  return result;
+}
