@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
+import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { UuidParam } from '../common/http/uuid-param.pipe.js';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto.js';
 import { ApiKeysService } from './api-keys.service.js';
@@ -22,9 +23,9 @@ export class ApiKeysController {
   @Get()
   @Auth({ sessionOnly: true, permission: 'api-keys:manage' })
   @ApiOperation({ summary: 'List the organization’s API keys' })
-  @ApiOkResponse({ type: ApiKeyDto, isArray: true })
-  async list(@OrgCaller() caller: OrgPrincipal) {
-    return { object: 'list', data: await this.apiKeys.list(caller.orgId), hasMore: false, nextCursor: null };
+  @ApiListResponse(ApiKeyDto)
+  list(@OrgCaller() caller: OrgPrincipal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<ApiKeyDto>> {
+    return this.apiKeys.list(caller.orgId, parsePageRequest(query));
   }
 
   @Delete(':id')

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { IsNull, type DataSource } from 'typeorm';
 import { API_KEY_PERMISSIONS, defaultKeyScopes, isPermission, isRole, ROLE_PERMISSIONS, type Role } from '../auth/permissions.js';
 import type { OrgPrincipal } from '../auth/principal.js';
-import { newUuid } from '../common/ids.js';
+import { applyPage, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
+import { isUuidString, newUuid } from '../common/ids.js';
 import { ProblemException, type ProblemFieldError } from '../common/problem/problem.exception.js';
 import { ApiKey } from './api-key.entity.js';
 import { API_KEY_PATTERN, generateApiKey, hashApiKey, hashesEqual } from './api-key-token.js';
@@ -72,9 +73,9 @@ export class ApiKeysService {
   }
 
   /** The org's keys that still work or may yet expire (revoked ones are gone for good). */
-  async list(orgId: string): Promise<ApiKeyDto[]> {
-    const keys = await this.db.getRepository(ApiKey).find({ where: { orgId, revokedAt: IsNull() }, order: { createdAt: 'DESC' } });
-    return keys.map(present);
+  async list(orgId: string, page: PageRequest): Promise<ListEnvelope<ApiKeyDto>> {
+    const qb = this.db.getRepository(ApiKey).createQueryBuilder('k').where('k.orgId = :orgId AND k.revokedAt IS NULL', { orgId });
+    return toPage(await applyPage(qb, 'k', page, isUuidString).getMany(), page.limit, present);
   }
 
   /** Revokes at once: authentication reads the key from the database on every request. */

@@ -54,9 +54,7 @@ export class AuthGuard implements CanActivate {
     const bearer = /^bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
     const principal = bearer ? await this.fromApiKey(req, bearer[1].trim(), options) : await this.fromSession(req, options);
 
-    if (options.permission && !principal.permissions.has(options.permission)) {
-      throw new ProblemException('forbidden', `This request requires the ${options.permission} permission.`);
-    }
+    // The permission itself is checked by PermissionGuard, once the API version is resolved.
     req.context.principal = principal;
     return true;
   }
@@ -100,9 +98,11 @@ export class AuthGuard implements CanActivate {
     }
     const orgId = options.org === 'path' ? this.pathOrgId(req) : this.headerOrgId(req);
     const membership = await this.memberships.find(orgId, session.user.id);
+    // Not a member and no such org answer alike (API.md section 2), so org ids cannot be probed.
     if (!membership) {
-      if (options.org === 'path') throw new ProblemException('not_found', 'No such organization.');
-      throw new ProblemException('forbidden', 'You are not a member of this organization.', { param: 'X-Org-Id' });
+      throw new ProblemException('forbidden', 'You are not a member of this organization.', {
+        param: options.org === 'path' ? 'orgId' : 'X-Org-Id',
+      });
     }
     return {
       ...base,
@@ -128,9 +128,11 @@ export class AuthGuard implements CanActivate {
     return value.toLowerCase();
   }
 
-  /** A key acts only in its own org; another org in the path is simply not found. */
+  /** A key acts only in its own org; naming another one is refused like a conflicting X-Org-Id. */
   private requirePathOrg(req: Request, orgId: string): void {
-    if (this.pathOrgId(req) !== orgId) throw new ProblemException('not_found', 'No such organization.');
+    if (this.pathOrgId(req) !== orgId) {
+      throw new ProblemException('forbidden', 'The API key belongs to another organization than the path names.', { param: 'orgId' });
+    }
   }
 
   private async endUser(req: Request, key: ApiKeyCredential): Promise<string | null> {

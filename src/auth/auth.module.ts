@@ -10,13 +10,14 @@ import { EndUsersModule } from '../end-users/end-users.module.js';
 import { OrgsModule } from '../orgs/orgs.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { BETTER_AUTH } from './auth.tokens.js';
+import { PermissionGuard } from './permission.guard.js';
 import { createBetterAuth } from './better-auth.js';
 
 const BETTER_AUTH_POOL = Symbol('BETTER_AUTH_POOL');
 
 /**
  * Better Auth (users, sessions) and the global guards, in the order every request meets them:
- * authentication → API version → body checks. Route guards (rate limits…) run after these.
+ * authentication → API version → permission → body checks. Route guards (rate limits…) run after these.
  */
 @Module({
   imports: [ApiKeysModule, OrgsModule, EndUsersModule],
@@ -33,6 +34,7 @@ const BETTER_AUTH_POOL = Symbol('BETTER_AUTH_POOL');
     },
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: ApiVersionGuard },
+    { provide: APP_GUARD, useClass: PermissionGuard },
     { provide: APP_GUARD, useClass: BodyGuard },
   ],
   exports: [BETTER_AUTH],

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Auth, CurrentPrincipal, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal, Principal } from '../auth/principal.js';
+import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
 import { OrgsService } from './orgs.service.js';
 
@@ -21,10 +22,9 @@ export class OrgsController {
   @Get()
   @Auth({ org: 'none', sessionOnly: true })
   @ApiOperation({ summary: 'List the caller’s organizations' })
-  @ApiOkResponse({ type: OrgDto, isArray: true })
-  async list(@CurrentPrincipal() caller: Principal) {
-    const data = await this.orgs.listForUser(caller.userId);
-    return { object: 'list', data, hasMore: false, nextCursor: null };
+  @ApiListResponse(OrgDto)
+  list(@CurrentPrincipal() caller: Principal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<OrgDto>> {
+    return this.orgs.listForUser(caller.userId, parsePageRequest(query));
   }
 
   @Patch(':orgId')

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Member } from './member.entity.js';
+import { MembersController } from './members.controller.js';
+import { MembersService } from './members.service.js';
 import { MembershipsService } from './memberships.service.js';
 import { Organization } from './organization.entity.js';
 import { OrgsController } from './orgs.controller.js';
@@ -8,8 +10,8 @@ import { OrgsService } from './orgs.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Organization, Member])],
-  controllers: [OrgsController],
-  providers: [MembershipsService, OrgsService],
+  controllers: [OrgsController, MembersController],
+  providers: [MembershipsService, MembersService, OrgsService],
   exports: [MembershipsService],
 })
 export class OrgsModule {}

@@ -5,7 +5,8 @@ import { checkApiVersion } from '../api-versions/api-version.js';
 import type { Role } from '../auth/permissions.js';
 import { InjectConfig } from '../config/config.module.js';
 import type { AppConfig } from '../config/app.config.js';
-import { newUuid } from '../common/ids.js';
+import { applyPage, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
+import { isUuidString, newUuid } from '../common/ids.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { Member } from './member.entity.js';
 import { Organization } from './organization.entity.js';
@@ -32,7 +33,7 @@ export class OrgsService {
   async create(userId: string, dto: CreateOrgDto): Promise<OrgDto> {
     return this.db.transaction(async (tx) => {
       const taken = await tx.exists(Organization, { where: { slug: dto.slug } });
-      if (taken) throw new ProblemException('conflict', 'An organization with this slug already exists.', { param: 'slug' });
+      if (taken) throw new ProblemException('conflict', 'An organization with this slug already exists.');
       const org = await tx.save(
         tx.create(Organization, { id: newUuid(), name: dto.name, slug: dto.slug, apiVersion: this.config.apiVersions.default }),
       );
@@ -41,15 +42,16 @@ export class OrgsService {
     });
   }
 
-  async listForUser(userId: string): Promise<OrgDto[]> {
-    const rows = await this.db
+  /** The user's organizations, newest first, with their role in each. */
+  async listForUser(userId: string, page: PageRequest): Promise<ListEnvelope<OrgDto>> {
+    const qb = this.db
       .getRepository(Organization)
       .createQueryBuilder('o')
       .innerJoin(Member, 'm', 'm.org_id = o.id AND m.user_id = :userId', { userId })
-      .addSelect('m.role', 'm_role')
-      .orderBy('o.created_at', 'ASC')
-      .getRawAndEntities();
-    return rows.entities.map((org, i) => present(org, rows.raw[i].m_role as Role));
+      .addSelect('m.role', 'm_role');
+    const { raw, entities } = await applyPage(qb, 'o', page, isUuidString).getRawAndEntities();
+    const roles = new Map(raw.map((r: { o_id: string; m_role: Role }) => [r.o_id, r.m_role]));
+    return toPage(entities, page.limit, (org) => present(org, roles.get(org.id)!));
   }
 
   async update(orgId: string, role: Role, dto: UpdateOrgDto): Promise<OrgDto> {

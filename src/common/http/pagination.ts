@@ -1,4 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { applyDecorators, type Type } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ProblemException } from '../problem/problem.exception.js';
 
 /** The collection envelope of every list route (API.md section 1). */
@@ -41,6 +43,8 @@ export function parsePageRequest(query: Record<string, unknown>, options: { max?
   return { limit, cursor: rawCursor === undefined || rawCursor === '' ? null : decodeCursor(rawCursor) };
 }
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
 }
@@ -55,7 +59,10 @@ export function decodeCursor(raw: string): Cursor {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       typeof value[1] === 'string' &&
+      // Only the exact form encodeCursor writes, so a crafted value never reaches SQL unparseable.
+      ISO_INSTANT.test(value[0]) &&
       !Number.isNaN(Date.parse(value[0])) &&
+      value[1].length > 0 &&
       value[1].length <= 200
     ) {
       return { createdAt: value[0], id: value[1] };
@@ -86,9 +93,48 @@ export function toPage<Row extends { createdAt: Date; id: string | number }, T>(
   };
 }
 
+/**
+ * Keyset paging, newest first, on an entity with `createdAt` and `id`: rows strictly after the
+ * cursor, `limit + 1` of them (see `toPage`). `isId` checks the cursor's id has the column's
+ * shape (a UUID column must not receive arbitrary text); a mismatch is a 400 naming `cursor`.
+ */
+export function applyPage<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  alias: string,
+  page: PageRequest,
+  isId: (id: string) => boolean,
+): SelectQueryBuilder<T> {
+  if (page.cursor) {
+    if (!isId(page.cursor.id)) {
+      throw new ProblemException('invalid_request', 'cursor is not a cursor this API issued.', { param: 'cursor' });
+    }
+    qb.andWhere(`(${alias}.createdAt, ${alias}.id) < (:cursorCreatedAt, :cursorId)`, {
+      cursorCreatedAt: page.cursor.createdAt,
+      cursorId: page.cursor.id,
+    });
+  }
+  return qb.orderBy(`${alias}.createdAt`, 'DESC').addOrderBy(`${alias}.id`, 'DESC').limit(page.limit + 1);
+}
+
 /** OpenAPI shape of the envelope; list routes document `data` items themselves. */
 export class ListEnvelopeDto {
   @ApiProperty({ enum: ['list'] }) object: 'list';
   @ApiProperty() hasMore: boolean;
   @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+/** Documents a list route's 200: the envelope with `data` items of `item`. */
+export function ApiListResponse(item: Type<unknown>, description = 'A page of results, newest first.') {
+  return applyDecorators(
+    ApiExtraModels(ListEnvelopeDto, item),
+    ApiOkResponse({
+      description,
+      schema: {
+        allOf: [
+          { $ref: getSchemaPath(ListEnvelopeDto) },
+          { type: 'object', required: ['data'], properties: { data: { type: 'array', items: { $ref: getSchemaPath(item) } } } },
+        ],
+      },
+    }),
+  );
 }

@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ProblemException, type ProblemFieldError } from '../problem/problem.exception.js';
 
 /** class-validator errors as `errors[]` entries; the submitted values are never echoed. */
@@ -14,9 +14,26 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): ProblemFi
   });
 }
 
+/**
+ * Refuses a JSON body that is not an object (an array, a string, `null`…) with one clear
+ * entry, before class-transformer turns an array into numbered "unknown fields".
+ */
+class ProblemValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (metadata.type === 'body' && value !== undefined && !isObject && this.toValidate(metadata)) {
+      throw ProblemException.validation(
+        [{ field: 'body', code: 'invalid', message: 'The request body must be a JSON object.' }],
+        'The request body must be a JSON object.',
+      );
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** The one global validation pipe: unknown fields refused, payloads transformed into DTOs. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ProblemValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -1,0 +1,36 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsMetadata } from '../common/validation/metadata.js';
+
+export class CreateEndUserDto {
+  @ApiPropertyOptional({ example: 'customer-42', minLength: 1, maxLength: 255, description: 'Your own id for this person; unique in the organization.' })
+  @IsOptional() @IsString() @Length(1, 255)
+  externalId?: string | null;
+
+  @ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 200 })
+  @IsOptional() @IsString() @Length(1, 200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ example: 'ada@example.com', maxLength: 320 })
+  @IsOptional() @IsString() @MaxLength(320) @IsEmail()
+  email?: string | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 500 },
+    maxProperties: 20,
+    description: 'At most 20 keys of 1-40 characters; values are strings of at most 500 characters.',
+  })
+  @IsOptional() @IsMetadata()
+  metadata?: Record<string, string> | null;
+}
+
+export class EndUserDto {
+  @ApiProperty({ example: 'eu_0193a0c1-7b2e-7cc1-9a51-3f1e2d4c5b6a' }) id: string;
+  @ApiProperty({ type: String, nullable: true }) externalId: string | null;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ type: String, nullable: true }) email: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) metadata: Record<string, string>;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
