@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RunExecutionModule } from './runs/execution/run-execution.module.js';
 
 /** The whole service. `forRoot(config)` lets e2e tests boot it with settings of their own. */
 @Module({})
@@ -30,6 +31,8 @@ export class AppModule {
         ApiKeysModule,
         EndUsersModule,
         HealthModule,
+        // The run worker; API-only processes (PROCESS_ROLE=api) take no jobs.
+        ...(config.worker.role !== 'api' ? [RunExecutionModule.forRoot(config)] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { getFileFields } from '../catalog/manifest-files.js';
+import { RunEventsService } from './run-events.service.js';
+import { RunFile } from './run-file.entity.js';
+import type { RunLogEntry, RunLogInput } from './run-log.presenter.js';
+import { presentLogRow, type LogRow } from './run-logs.service.js';
+import { Run, type RunStatus } from './run.entity.js';
+import { presentRun } from './run.presenter.js';
+
+export type TerminalStatus = 'success' | 'failed' | 'timeout' | 'cancelled';
+
+/** How a run ended. Fields left out keep their stored value. */
+export interface RunOutcome {
+  status: TerminalStatus;
+  result?: { output: unknown } | null;
+  error?: string | null;
+  errorCode?: string | null;
+  usage?: { inputTokens: number; outputTokens: number };
+  cost?: number | null;
+}
+
+/** How a cancelled run ends, whoever writes it (the cancel route, or the worker as a fallback). */
+export const CANCELLED: RunOutcome = { status: 'cancelled', error: 'Run cancelled', errorCode: 'cancelled' };
+const CANCELLED_LOG: RunLogInput = { type: 'system', event: 'run_cancelled', level: 'warn', message: 'Run cancelled.', data: { errorCode: 'cancelled' } };
+
+/** The log entry written in the same statement as a transition (prefixed columns of the CTE). */
+const LOG_CTE = `log AS (
+    INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
+    SELECT id, org_id, $LT, $LE, $LL, $LM, $LD::jsonb FROM upd
+    RETURNING id, type, event, level, message, data, created_at
+  )
+  SELECT upd.*, log.id AS "log$id", log.type AS "log$type", log.event AS "log$event", log.level AS "log$level",
+         log.message AS "log$message", log.data AS "log$data", log.created_at AS "log$created_at"
+  FROM upd JOIN log ON true`;
+
+/**
+ * The run state machine in PostgreSQL: `pending → running → success | failed | timeout | cancelled`.
+ * Every transition is one conditional statement (`… WHERE status IN (…)`), so whoever loses a
+ * race (a cancel against a finishing worker, a worker re-running a stalled job) changes
+ * nothing, and a terminal state is written exactly once. The log entry of a transition is
+ * inserted by the same statement, and both are published after commit: log first, then status,
+ * so a stream that closes on the terminal status has already sent every entry.
+ */
+@Injectable()
+export class RunLifecycleService {
+  private readonly columns: Array<[property: string, column: string]>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: RunEventsService,
+  ) {
+    this.columns = db.getMetadata(Run).columns.map((c) => [c.propertyName, c.databaseName]);
+  }
+
+  /** `pending → running`. Null when the run is not pending any more (cancelled, or already taken). */
+  async start(runId: string, log: RunLogInput): Promise<{ run: Run; files: RunFile[] } | null> {
+    const rows = await this.transition(
+      `UPDATE runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'pending' RETURNING *`,
+      [runId],
+      log,
+    );
+    if (!rows) return null;
+    const files = await this.filesOf(rows.run);
+    await this.announce(rows.run, files, rows.log);
+    return { run: rows.run, files };
+  }
+
+  /**
+   * Ends a live run. Null when it had already ended (the other writer won). `orgId` scopes the
+   * write when it comes from an API request.
+   */
+  async finish(
+    runId: string,
+    outcome: RunOutcome,
+    log: RunLogInput,
+    options: { orgId?: string; files?: RunFile[] } = {},
+  ): Promise<{ run: Run; files: RunFile[] } | null> {
+    const values: unknown[] = [
+      runId,
+      outcome.status,
+      outcome.result == null ? null : JSON.stringify(outcome.result),
+      outcome.result !== undefined,
+      outcome.error ?? null,
+      outcome.errorCode ?? null,
+      outcome.usage?.inputTokens ?? null,
+      outcome.usage?.outputTokens ?? null,
+      outcome.cost ?? null,
+      outcome.cost !== undefined,
+    ];
+    if (options.orgId) values.push(options.orgId);
+    const rows = await this.transition(
+      `UPDATE runs SET
+         status = $2,
+         result = CASE WHEN $4 THEN $3::jsonb ELSE result END,
+         error = $5,
+         error_code = $6,
+         input_tokens = COALESCE($7, input_tokens),
+         output_tokens = COALESCE($8, output_tokens),
+         cost = CASE WHEN $10 THEN $9 ELSE cost END,
+         completed_at = now(),
+         duration_ms = GREATEST(0, round(extract(epoch FROM (now()::timestamptz(3) - COALESCE(started_at, created_at))) * 1000))::int
+       WHERE id = $1 AND status IN ('pending', 'running') ${options.orgId ? 'AND org_id = $11' : ''}
+       RETURNING *`,
+      values,
+      log,
+    );
+    if (!rows) return null;
+    const files = options.files ?? (await this.filesOf(rows.run));
+    await this.announce(rows.run, files, rows.log);
+    return { run: rows.run, files };
+  }
+
+  /** Ends a live run as `cancelled`; null when it had already ended. */
+  cancel(runId: string, options: { orgId?: string; files?: RunFile[] } = {}): Promise<{ run: Run; files: RunFile[] } | null> {
+    return this.finish(runId, CANCELLED, CANCELLED_LOG, options);
+  }
+
+  /** The run as stored, whatever its state. */
+  async find(runId: string): Promise<Run | null> {
+    return this.db.getRepository(Run).findOneBy({ id: runId });
+  }
+
+  /** A run's files, in upload order; no query when its manifest has no file field. */
+  async filesOf(run: Run): Promise<RunFile[]> {
+    if (getFileFields(run.manifest).size === 0) return [];
+    return this.db.getRepository(RunFile).find({ where: { runId: run.id, orgId: run.orgId }, order: { id: 'ASC' } });
+  }
+
+  /** Publishes the run's current state (e.g. when a worker resumes a run that stayed `running`). */
+  async publishStatus(run: Run, files: RunFile[]): Promise<void> {
+    await this.events.publish(run.id, { type: 'status', run: presentRun(run, files) });
+  }
+
+  private async announce(run: Run, files: RunFile[], log: RunLogEntry): Promise<void> {
+    await this.events.publish(run.id, { type: 'log', log });
+    await this.publishStatus(run, files);
+  }
+
+  /** Runs `UPDATE … RETURNING *` as the `upd` CTE with the log insert; null when no row matched. */
+  private async transition(update: string, values: unknown[], log: RunLogInput): Promise<{ run: Run; log: RunLogEntry } | null> {
+    const base = values.length;
+    const placeholders: Record<string, string> = { $LT: `$${base + 1}`, $LE: `$${base + 2}`, $LL: `$${base + 3}`, $LM: `$${base + 4}`, $LD: `$${base + 5}` };
+    const sql = `WITH upd AS (${update}), ${LOG_CTE.replace(/\$L[TELMD]/g, (m) => placeholders[m])}`;
+    const rows: Array<Record<string, unknown>> = await this.db.query(sql, [
+      ...values,
+      log.type,
+      log.event,
+      log.level,
+      log.message,
+      JSON.stringify(log.data ?? {}),
+    ]);
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    const run = this.db.getRepository(Run).create();
+    for (const [property, column] of this.columns) (run as unknown as Record<string, unknown>)[property] = row[column];
+    const entry = presentLogRow({
+      id: row['log$id'] as string,
+      type: row['log$type'] as LogRow['type'],
+      event: row['log$event'] as string,
+      level: row['log$level'] as LogRow['level'],
+      message: row['log$message'] as string,
+      data: row['log$data'],
+      created_at: row['log$created_at'] as Date,
+    });
+    return { run, log: entry };
+  }
+}
+
+export const isLive = (status: RunStatus): boolean => status === 'pending' || status === 'running';

@@ -1,0 +1,106 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { ListEnvelope } from '../common/http/pagination.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { RunEventsService } from './run-events.service.js';
+import type { RunLog } from './run-log.entity.js';
+import { presentRunLog, type RunLogEntry, type RunLogInput } from './run-log.presenter.js';
+
+export const MAX_LOGS_PAGE = 1000;
+
+export interface LogsQuery {
+  /** Entries with an id above this one. */
+  since: number;
+  limit: number;
+}
+
+interface LogRow {
+  id: string;
+  type: RunLog['type'];
+  event: string;
+  level: RunLog['level'];
+  message: string;
+  data: unknown;
+  created_at: Date;
+}
+
+const single = (value: unknown, param: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
+  return value;
+};
+
+/** `?since=&limit=` of the logs route; anything malformed is a 400 naming the parameter. */
+export function parseLogsQuery(query: Record<string, unknown>): LogsQuery {
+  const since = single(query.since, 'since');
+  const limit = single(query.limit, 'limit');
+  if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
+    throw new ProblemException('invalid_request', 'since must be a log entry id (a non-negative integer).', { param: 'since' });
+  }
+  if (limit !== undefined && (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LOGS_PAGE)) {
+    throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${MAX_LOGS_PAGE}.`, { param: 'limit' });
+  }
+  return { since: since ? Number(since) : 0, limit: limit === undefined ? MAX_LOGS_PAGE : Number(limit) };
+}
+
+/**
+ * The run log: append-only entries whose ids ascend within a run. Every entry written is also
+ * published (after it is committed) for the event stream.
+ */
+@Injectable()
+export class RunLogsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: RunEventsService,
+  ) {}
+
+  /**
+   * Appends an entry. With `whileRunning`, the entry is written only while the run is still
+   * `running`, so a worker that lost a race with cancellation adds nothing after the end.
+   */
+  async append(run: { id: string; orgId: string }, entry: RunLogInput, options: { whileRunning?: boolean } = {}): Promise<RunLogEntry | null> {
+    const values = [run.id, run.orgId, entry.type, entry.event, entry.level, entry.message, JSON.stringify(entry.data ?? {})];
+    const rows: LogRow[] = await this.db.query(
+      options.whileRunning
+        ? `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
+           SELECT $1, $2, $3, $4, $5, $6, $7::jsonb WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status = 'running')
+           RETURNING id, type, event, level, message, data, created_at`
+        : `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+           RETURNING id, type, event, level, message, data, created_at`,
+      values,
+    );
+    if (rows.length === 0) return null;
+    const log = presentLogRow(rows[0]);
+    await this.events.publish(run.id, { type: 'log', log });
+    return log;
+  }
+
+  /** Entries after `since`, oldest first (the caller has already checked access to the run). */
+  async list(run: { id: string; orgId: string }, query: LogsQuery): Promise<ListEnvelope<RunLogEntry>> {
+    const rows: LogRow[] = await this.db.query(
+      `SELECT id, type, event, level, message, data, created_at FROM run_logs
+       WHERE run_id = $1 AND org_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+      [run.id, run.orgId, query.since, query.limit + 1],
+    );
+    const hasMore = rows.length > query.limit;
+    const data = rows.slice(0, query.limit).map(presentLogRow);
+    return { object: 'list', data, hasMore, nextCursor: hasMore ? String(data.at(-1)!.id) : null };
+  }
+}
+
+/** A raw `run_logs` row (snake_case, as SQL returns it) on the wire. */
+export function presentLogRow(row: LogRow): RunLogEntry {
+  return presentRunLog({
+    id: row.id,
+    type: row.type,
+    event: row.event,
+    level: row.level,
+    message: row.message,
+    data: row.data as RunLog['data'],
+    createdAt: row.created_at,
+  });
+}
+
+export type { LogRow };
