@@ -10,8 +10,10 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EndUsersModule } from './end-users/end-users.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { ModelsModule } from './models/models.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RunExecutionModule } from './runs/execution/run-execution.module.js';
 
@@ -27,6 +29,8 @@ export class AppModule {
         RedisModule,
         BullModule.forRoot({ connection: { url: config.redis.url } }),
         AuthModule,
+        RateLimitModule,
+        IdempotencyModule,
         OrgsModule,
         ApiKeysModule,
         EndUsersModule,

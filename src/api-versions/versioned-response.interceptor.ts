@@ -12,7 +12,8 @@ import type { Request, Response } from 'express';
 import { map, type Observable } from 'rxjs';
 import { transformResponse, type ResponseKind, type VersionedResponse as Shaped } from './version-transforms.js';
 
-const RESPONSE_KIND = 'api-versions:response-kind';
+/** Metadata key of `@VersionedResponse(kind)` (the idempotency layer shapes what it keeps the same way). */
+export const RESPONSE_KIND = 'api-versions:response-kind';
 
 /**
  * A handler result with its status and headers, so that version transforms (and the

@@ -24,7 +24,8 @@ export class IdempotencyRecord {
   @Column('integer')
   status: number;
 
-  @Column('jsonb')
+  /** `json`, not `jsonb`: a replay sends the body with its original key order. */
+  @Column('json')
   body: unknown;
 
   /** Headers replayed with the body (e.g. `Location`). */

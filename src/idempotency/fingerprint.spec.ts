@@ -1,0 +1,81 @@
+import type { Request } from 'express';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
+
+function req(overrides: Partial<Request> & { uploads?: UploadsDigestSource } = {}): Request {
+  return {
+    method: 'POST',
+    originalUrl: '/api/agents/@acme/triage/run',
+    url: '/api/agents/@acme/triage/run',
+    headers: {},
+    body: undefined,
+    ...overrides,
+  } as unknown as Request;
+}
+
+const file = (field: string, filename: string, sha: string, size = 3) => ({ field, filename, size, sha256: sha });
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('renders scalars as JSON', () => {
+    expect(canonicalJson('x"y')).toBe('"x\\"y"');
+    expect(canonicalJson(1.5)).toBe('1.5');
+    expect(canonicalJson(true)).toBe('true');
+    expect(canonicalJson(null)).toBe('null');
+  });
+});
+
+describe('requestFingerprint', () => {
+  const base = requestFingerprint(req({ body: { input: { a: 1, b: 'x' }, metadata: { k: 'v' } } }));
+
+  it('ignores JSON key order and whitespace (the parsed body counts)', () => {
+    const reordered = JSON.parse('{ "metadata": {"k":"v"},\n "input": { "b": "x", "a": 1 } }');
+    expect(requestFingerprint(req({ body: reordered }))).toBe(base);
+  });
+
+  it('changes with the body, the method, the query and Appstrate-User', () => {
+    expect(requestFingerprint(req({ body: { input: { a: 2, b: 'x' }, metadata: { k: 'v' } } }))).not.toBe(base);
+    const body = { input: { a: 1, b: 'x' }, metadata: { k: 'v' } };
+    expect(requestFingerprint(req({ body, method: 'PUT' }))).not.toBe(base);
+    expect(requestFingerprint(req({ body, originalUrl: '/api/agents/@acme/triage/run?version=1.0.0' }))).not.toBe(base);
+    expect(requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_1' } }))).not.toBe(base);
+    expect(requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_1' } }))).not.toBe(
+      requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_2' } })),
+    );
+  });
+
+  it('decodes %40 in the path and ignores Appstrate-Version', () => {
+    const body = { input: { a: 1, b: 'x' }, metadata: { k: 'v' } };
+    expect(requestFingerprint(req({ body, originalUrl: '/api/agents/%40acme/triage/run' }))).toBe(base);
+    expect(requestFingerprint(req({ body, headers: { 'appstrate-version': '2026-06-11' } }))).toBe(base);
+  });
+
+  it('tells an empty body, {} and an unparseable body apart; the latter by its bytes', () => {
+    const none = requestFingerprint(req());
+    const empty = requestFingerprint(req({ body: {} }));
+    const bad1 = requestFingerprint(req({ rawBody: Buffer.from('{bad'), bodyError: new Error('x') } as never));
+    const bad2 = requestFingerprint(req({ rawBody: Buffer.from('{bad '), bodyError: new Error('x') } as never));
+    expect(new Set([none, empty, bad1, bad2]).size).toBe(4);
+    expect(requestFingerprint(req({ rawBody: Buffer.from('{bad'), bodyError: new Error('y') } as never))).toBe(bad1);
+  });
+
+  it('digests multipart text fields by name and files by field, name, size and sha256', () => {
+    const uploads = (fields: UploadsDigestSource['fields'], files: UploadsDigestSource['files']) =>
+      requestFingerprint(req({ uploads: { fields, files } }));
+    const one = uploads({ input: '{"a":1}', modelId: 'm' }, [file('doc', 'a.pdf', 'aa'), file('img', 'b.png', 'bb')]);
+    // Field order and the interleaving of different file fields do not matter.
+    expect(uploads({ modelId: 'm', input: '{"a":1}' }, [file('img', 'b.png', 'bb'), file('doc', 'a.pdf', 'aa')])).toBe(one);
+    expect(uploads({ input: '{"a":2}', modelId: 'm' }, [file('doc', 'a.pdf', 'aa'), file('img', 'b.png', 'bb')])).not.toBe(one);
+    expect(uploads({ input: '{"a":1}', modelId: 'm' }, [file('doc', 'c.pdf', 'aa'), file('img', 'b.png', 'bb')])).not.toBe(one);
+    expect(uploads({ input: '{"a":1}', modelId: 'm' }, [file('doc', 'a.pdf', 'ab'), file('img', 'b.png', 'bb')])).not.toBe(one);
+    expect(uploads({ input: '{"a":1}', modelId: 'm' }, [file('doc', 'a.pdf', 'aa', 4), file('img', 'b.png', 'bb')])).not.toBe(one);
+    // Within one (array) field, the order of the files is part of the input.
+    const ordered = uploads({}, [file('docs', 'a.pdf', 'aa'), file('docs', 'b.pdf', 'bb')]);
+    expect(uploads({}, [file('docs', 'b.pdf', 'bb'), file('docs', 'a.pdf', 'aa')])).not.toBe(ordered);
+    // A multipart request never collides with a JSON one.
+    expect(uploads({}, [])).not.toBe(requestFingerprint(req({ body: {} })));
+  });
+});

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
+
+/**
+ * What an upload interceptor leaves on a multipart request (`req.uploads`): the text parts and,
+ * per file part, what identifies its content. Only these properties are read here.
+ */
+export interface UploadsDigestSource {
+  fields: Record<string, string | string[] | undefined>;
+  files: ReadonlyArray<{ field: string; filename: string; size: number; sha256: string }>;
+}
+
+/** JSON with object keys sorted at every level, so key order and whitespace do not matter. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object)
+    .filter((k) => object[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
+}
+
+/** The body part of a fingerprint, tagged by kind so that no two kinds can collide. */
+export function bodyDigest(req: Request): string {
+  const uploads = (req as Request & { uploads?: UploadsDigestSource }).uploads;
+  if (uploads) {
+    // Text parts by name (repeated parts keep their order); files by field, in the order sent
+    // within a field (an array field's order is part of the input).
+    const fields = Object.keys(uploads.fields)
+      .filter((name) => uploads.fields[name] !== undefined)
+      .sort()
+      .map((name) => [name, uploads.fields[name]]);
+    const files = uploads.files
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => (a.f.field < b.f.field ? -1 : a.f.field > b.f.field ? 1 : a.i - b.i))
+      .map(({ f }) => [f.field, f.filename, f.size, f.sha256]);
+    return `multipart:${JSON.stringify([fields, files])}`;
+  }
+  // A JSON body that does not parse is fingerprinted by its bytes (it is refused later anyway).
+  if (req.bodyError && req.rawBody) return `raw:${createHash('sha256').update(req.rawBody).digest('hex')}`;
+  if (req.body !== undefined) return `json:${canonicalJson(req.body)}`;
+  if (req.rawBody && req.rawBody.length > 0) return `raw:${createHash('sha256').update(req.rawBody).digest('hex')}`;
+  return 'none';
+}
+
+/**
+ * SHA-256 (hex) over what makes two requests "the same" for idempotency (API.md section 5):
+ * the method, the path with `%40` decoded to `@`, the query, `Appstrate-User` and the body.
+ * `Appstrate-Version` is deliberately not part of it.
+ */
+export function requestFingerprint(req: Request): string {
+  const url = req.originalUrl ?? req.url;
+  const q = url.indexOf('?');
+  const path = (q < 0 ? url : url.slice(0, q)).replace(/%40/gi, '@');
+  const query = q < 0 ? '' : url.slice(q + 1);
+  const endUser = req.headers['appstrate-user'];
+  const parts = [req.method.toUpperCase(), path, query, endUser === undefined ? null : String(endUser), bodyDigest(req)];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}

@@ -1,0 +1,211 @@
+import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { catchError, from, mergeMap, of, type Observable } from 'rxjs';
+import type { ApiVersion } from '../api-versions/api-version.js';
+import { transformResponse, type ResponseKind } from '../api-versions/version-transforms.js';
+import { RESPONSE_KIND, type HttpResponse } from '../api-versions/versioned-response.interceptor.js';
+import { callerKey } from '../auth/principal.js';
+import { problemBody } from '../common/problem/problem-response.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import type { AppConfig } from '../config/app.config.js';
+import { InjectConfig } from '../config/config.module.js';
+import { requestFingerprint } from './fingerprint.js';
+import { IdempotencyClaim, IdempotentReplayError } from './idempotency-claim.js';
+import { readIdempotencyKey } from './idempotency-key.js';
+import { IdempotencyStore } from './idempotency.store.js';
+import { replayedHeaders, type IdempotencyEntry, type IdempotencyScope, type StoredResponse } from './idempotency.types.js';
+
+declare module '../common/context/request-context.js' {
+  interface RequestContext {
+    /** This request's hold on its Idempotency-Key, while the handler runs. */
+    idempotency?: IdempotencyClaim;
+  }
+}
+
+/** Final responses that are kept and replayed: everything below 500 except 429 (API.md section 5). */
+const isKept = (status: number): boolean => status < 500 && status !== 429;
+
+const conflict = () =>
+  new ProblemException(
+    'idempotency_conflict',
+    'This Idempotency-Key was already used for a different request (method, path, query, Appstrate-User or body). Use a new key.',
+    { param: 'Idempotency-Key' },
+  );
+const inProgress = () =>
+  new ProblemException('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed. Retry shortly.', {
+    param: 'Idempotency-Key',
+    retryAfter: 1,
+  });
+const unavailable = () =>
+  new ProblemException('service_unavailable', 'Idempotency is temporarily unavailable. Please retry shortly.', { retryAfter: 1 });
+
+/**
+ * `@Idempotent()`: claims the request's `Idempotency-Key` (one Redis round trip), replays a
+ * finished response, refuses a different request (422) or a concurrent one (409), and keeps
+ * the final response — status, body and `Location`, refusals included — once it is known.
+ *
+ * It must run inside the upload interceptor (the multipart fingerprint needs the files'
+ * digests) and around `VersionedResponseInterceptor`, so that what it keeps is what was sent.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(IdempotencyInterceptor.name);
+  private readonly lockMs: number;
+
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly reflector: Reflector,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.lockMs = config.runs.idempotencyLockTimeoutSeconds * 1000;
+  }
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const req = context.switchToHttp().getRequest<Request>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const key = readIdempotencyKey(req);
+    const principal = req.context.principal;
+    if (key === undefined || !principal?.orgId) return next.handle();
+
+    const scope: IdempotencyScope = { orgId: principal.orgId, caller: callerKey(principal), key };
+    const fingerprint = requestFingerprint(req);
+    let held: IdempotencyEntry | null;
+    try {
+      held = await this.store.claim(scope, req.context.requestId, fingerprint, this.lockMs);
+    } catch (err) {
+      this.logger.error({ err, msg: 'idempotency claim failed' });
+      throw unavailable();
+    }
+    if (held) {
+      if (held.fingerprint !== fingerprint) throw conflict();
+      if (held.state === 'running') throw inProgress();
+      return of(this.replay(res, held.response));
+    }
+
+    const kind = this.reflector.get<ResponseKind | undefined>(RESPONSE_KIND, context.getHandler());
+    const claim = new IdempotencyClaim(scope, fingerprint, req.context.requestId, this.store, (r) =>
+      this.shape(r, kind, req.context.apiVersion),
+    );
+    req.context.idempotency = claim;
+    return next.handle().pipe(
+      mergeMap((body) => from(this.onResult(claim, res, body))),
+      catchError((err: unknown) => from(this.onError(claim, req, res, err))),
+    );
+  }
+
+  /** The handler answered: keep the response as it will be sent (or release the key). */
+  private async onResult(claim: IdempotencyClaim, res: Response, body: unknown): Promise<unknown> {
+    const response: StoredResponse = {
+      status: res.statusCode,
+      body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
+      headers: replayedHeaders(res.getHeaders()),
+    };
+    if (!isKept(response.status)) {
+      await this.release(claim);
+      return body;
+    }
+    // A run creation made its record durable in its own transaction; anything else is kept here.
+    if (!claim.persistedRunId && (await this.persist(claim, response))) {
+      this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
+    }
+    await this.complete(claim, response);
+    return body;
+  }
+
+  /** The handler refused (or failed): keep a refusal, release the key on anything else. */
+  private async onError(claim: IdempotencyClaim, req: Request, res: Response, err: unknown): Promise<unknown> {
+    if (err instanceof IdempotentReplayError) return this.replayDurable(claim, res, err);
+    if (!(err instanceof ProblemException) || !isKept(err.status)) {
+      await this.release(claim);
+      if (claim.persistedRunId) {
+        await this.store.discardRecord(claim.scope, claim.persistedRunId).catch((e: unknown) => {
+          this.logger.error({ err: e, msg: 'could not discard the idempotency record of a failed run creation' });
+        });
+      }
+      throw err;
+    }
+    // Rendered exactly as the global filter will write it (same request id, same body).
+    const headers: Record<string, string> = { ...(err.options.headers ?? {}), 'Content-Type': 'application/problem+json' };
+    if (err.options.retryAfter !== undefined) headers['Retry-After'] = String(err.options.retryAfter);
+    const response: StoredResponse = {
+      status: err.status,
+      body: problemBody(err, req.context.requestId),
+      headers: replayedHeaders(headers),
+    };
+    const existing = await this.persist(claim, response);
+    if (existing) return this.replayExisting(claim, res, existing);
+    await this.complete(claim, response);
+    throw err;
+  }
+
+  /**
+   * Writes the durable record. Returns the record that already holds the key when there is one
+   * (Redis had lost the key); then that earlier response is the one to answer with.
+   */
+  private async persist(claim: IdempotencyClaim, response: StoredResponse): Promise<StoredResponse | 'conflict' | null> {
+    try {
+      if (await this.store.saveRecord(claim.scope, claim.fingerprint, response, null)) return null;
+      const record = await this.store.findRecord(claim.scope);
+      if (!record) return null;
+      return record.fingerprint === claim.fingerprint ? record.response : 'conflict';
+    } catch (err) {
+      // Redis still holds the response for 24 h; only its durable copy is missing.
+      this.logger.error({ err, msg: 'could not store the idempotency record' });
+      return null;
+    }
+  }
+
+  private async replayDurable(claim: IdempotencyClaim, res: Response, err: IdempotentReplayError): Promise<unknown> {
+    const record = err.record;
+    if (!record) {
+      await this.release(claim);
+      throw inProgress();
+    }
+    return this.replayExisting(claim, res, record.fingerprint === claim.fingerprint ? record.response : 'conflict');
+  }
+
+  private async replayExisting(claim: IdempotencyClaim, res: Response, existing: StoredResponse | 'conflict'): Promise<unknown> {
+    if (existing === 'conflict') {
+      await this.release(claim);
+      throw conflict();
+    }
+    await this.complete(claim, existing);
+    return this.replay(res, existing);
+  }
+
+  /** Sends a kept response again: its status, body and headers, marked as a replay. */
+  private replay(res: Response, stored: StoredResponse): unknown {
+    res.status(stored.status);
+    for (const [name, value] of Object.entries(stored.headers)) res.setHeader(name, value);
+    res.setHeader('Idempotent-Replayed', 'true');
+    return stored.body;
+  }
+
+  private shape(response: HttpResponse, kind: ResponseKind | undefined, version: ApiVersion | undefined): StoredResponse {
+    const shaped = kind && version ? transformResponse(kind, response, version) : response;
+    return {
+      status: shaped.status,
+      body: shaped.body === undefined ? null : JSON.parse(JSON.stringify(shaped.body)),
+      headers: replayedHeaders(shaped.headers),
+    };
+  }
+
+  private async complete(claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
+    try {
+      await this.store.complete(claim.scope, claim.token, claim.fingerprint, response);
+    } catch (err) {
+      // PostgreSQL has the record; a retry that finds no Redis entry is answered from there.
+      this.logger.error({ err, msg: 'could not store the idempotent response in Redis' });
+    }
+  }
+
+  private async release(claim: IdempotencyClaim): Promise<void> {
+    try {
+      await this.store.release(claim.scope, claim.token, claim.fingerprint);
+    } catch (err) {
+      // The claim then expires after the lock timeout.
+      this.logger.error({ err, msg: 'could not release the idempotency claim' });
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import type { DataSource, EntityManager } from 'typeorm';
+import { InjectRedis } from '../redis/redis.module.js';
+import {
+  RETENTION_MS,
+  type DurableRecord,
+  type IdempotencyEntry,
+  type IdempotencyScope,
+  type StoredResponse,
+} from './idempotency.types.js';
+
+/** Compare-and-set: only the claim's owner (or nobody, after a flush) turns it into the finished response. */
+const COMPLETE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+/** Compare-and-delete: a request releases its own claim, never someone else's. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+type Scripted = Redis & {
+  idempotencyComplete(key: string, claimed: string, done: string, ttlMs: number): Promise<number>;
+  idempotencyRelease(key: string, claimed: string): Promise<number>;
+};
+
+type Executor = Pick<DataSource | EntityManager, 'query'>;
+
+const INSERT_RECORD = `
+INSERT INTO idempotency_records (org_id, caller, key, fingerprint, status, body, headers, run_id, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6::json, $7::jsonb, $8, now() + make_interval(secs => $9))
+ON CONFLICT (org_id, caller, key) DO UPDATE
+   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body,
+       headers = EXCLUDED.headers, run_id = EXCLUDED.run_id, created_at = now(), expires_at = EXCLUDED.expires_at
+ WHERE idempotency_records.expires_at <= now()
+RETURNING 1 AS inserted`;
+
+const SELECT_RECORD = `
+SELECT fingerprint, status, body, headers, run_id FROM idempotency_records
+ WHERE org_id = $1 AND caller = $2 AND key = $3 AND expires_at > now()`;
+
+/** A record made in a run's transaction is dropped with the run, never while the run exists. */
+const DISCARD_RECORD = `
+DELETE FROM idempotency_records r
+ WHERE r.org_id = $1 AND r.caller = $2 AND r.key = $3 AND r.run_id = $4
+   AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = $4)`;
+
+const PURGE_EXPIRED = `
+DELETE FROM idempotency_records WHERE ctid IN (
+  SELECT ctid FROM idempotency_records WHERE expires_at <= now() LIMIT 5000)`;
+
+/**
+ * Both halves of idempotency. Redis holds the fast path: one `SET NX PX … GET` claims a key
+ * (or returns what holds it), and the finished response replaces the claim for 24 h.
+ * PostgreSQL (`idempotency_records`) holds the durable copy of every finished response, so a
+ * replay after Redis lost its keys still creates no run.
+ */
+@Injectable()
+export class IdempotencyStore {
+  private readonly logger = new Logger(IdempotencyStore.name);
+  private readonly redis: Scripted;
+
+  constructor(
+    @InjectRedis() redis: Redis,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {
+    if (!('idempotencyComplete' in redis)) {
+      redis.defineCommand('idempotencyComplete', { numberOfKeys: 1, lua: COMPLETE_SCRIPT });
+      redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    }
+    this.redis = redis as Scripted;
+  }
+
+  static redisKey(scope: IdempotencyScope): string {
+    return `idem:${scope.orgId}:${scope.caller}:${scope.key}`;
+  }
+
+  static claimValue(token: string, fingerprint: string): string {
+    return JSON.stringify({ state: 'running', token, fingerprint } satisfies IdempotencyEntry);
+  }
+
+  /**
+   * Claims the key for `lockMs` in one round trip. Null: this request owns it now. Otherwise
+   * the entry that holds it (a running request's claim, or a finished response).
+   */
+  async claim(scope: IdempotencyScope, token: string, fingerprint: string, lockMs: number): Promise<IdempotencyEntry | null> {
+    const previous = await this.redis.set(
+      IdempotencyStore.redisKey(scope),
+      IdempotencyStore.claimValue(token, fingerprint),
+      'PX',
+      lockMs,
+      'NX',
+      'GET',
+    );
+    return previous === null ? null : (JSON.parse(previous) as IdempotencyEntry);
+  }
+
+  /** Replaces this request's claim with its finished response (24 h). */
+  async complete(scope: IdempotencyScope, token: string, fingerprint: string, response: StoredResponse): Promise<void> {
+    const done = JSON.stringify({ state: 'done', fingerprint, response } satisfies IdempotencyEntry);
+    await this.redis.idempotencyComplete(
+      IdempotencyStore.redisKey(scope),
+      IdempotencyStore.claimValue(token, fingerprint),
+      done,
+      RETENTION_MS,
+    );
+  }
+
+  /** Lets the key be used again at once (5xx, 429, an error that is not a refusal). */
+  async release(scope: IdempotencyScope, token: string, fingerprint: string): Promise<void> {
+    await this.redis.idempotencyRelease(IdempotencyStore.redisKey(scope), IdempotencyStore.claimValue(token, fingerprint));
+  }
+
+  /**
+   * Makes a finished response durable. False when a live record for the key already exists
+   * (then nothing is written). With `executor` = a transaction's manager the record commits,
+   * or not, with that transaction; a concurrent insert of the same key waits for it.
+   */
+  async saveRecord(
+    scope: IdempotencyScope,
+    fingerprint: string,
+    response: StoredResponse,
+    runId: string | null,
+    executor: Executor = this.db,
+  ): Promise<boolean> {
+    const rows: unknown[] = await executor.query(INSERT_RECORD, [
+      scope.orgId,
+      scope.caller,
+      scope.key,
+      fingerprint,
+      response.status,
+      JSON.stringify(response.body ?? null),
+      JSON.stringify(response.headers),
+      runId,
+      RETENTION_MS / 1000,
+    ]);
+    return rows.length > 0;
+  }
+
+  async findRecord(scope: IdempotencyScope, executor: Executor = this.db): Promise<DurableRecord | null> {
+    const rows: Array<Record<string, unknown>> = await executor.query(SELECT_RECORD, [scope.orgId, scope.caller, scope.key]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      fingerprint: String(row.fingerprint),
+      response: { status: Number(row.status), body: row.body, headers: (row.headers ?? {}) as Record<string, string> },
+      runId: (row.run_id as string | null) ?? null,
+    };
+  }
+
+  /** Drops the record a failed run creation left, unless its run exists after all. */
+  async discardRecord(scope: IdempotencyScope, runId: string): Promise<void> {
+    await this.db.query(DISCARD_RECORD, [scope.orgId, scope.caller, scope.key, runId]);
+  }
+
+  /** Deletes a batch of records past their 24 h; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const result: unknown = await this.db.query(PURGE_EXPIRED);
+    const affected = Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+    if (affected > 0) this.logger.log({ msg: 'purged expired idempotency records', count: affected });
+    return affected;
+  }
+}
