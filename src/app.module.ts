@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AgentsModule } from './agents/agents.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
@@ -34,6 +35,7 @@ export class AppModule {
         OrgsModule,
         ApiKeysModule,
         EndUsersModule,
+        AgentsModule,
         HealthModule,
         // The run worker; API-only processes (PROCESS_ROLE=api) take no jobs.
         ...(config.worker.role !== 'api' ? [RunExecutionModule.forRoot(config)] : []),

@@ -4,6 +4,7 @@ import type { AgentManifest } from './manifest.js';
 /** An agent `@scope/name` and its live (editable) working copy. */
 @Entity('agents')
 @Index(['orgId', 'scope', 'name'], { unique: true })
+@Index('idx_agents_org_created', ['orgId', 'createdAt', 'id'])
 export class Agent {
   @PrimaryColumn('uuid')
   id: string;

@@ -20,9 +20,12 @@ export type { ErrorObject, ValidateFunction };
  * fetched, so a schema that needs one does not compile.
  *
  * A user schema may carry an `$id`, and one Ajv instance refuses the same `$id` twice: compile
- * each user schema with its own instance (about 3 ms), or use `compileUserSchema`.
+ * each user schema with its own instance, or use `compileUserSchema` (cached).
+ * `validateSchema: false` skips checking the schema against the 2020-12 meta-schema, which
+ * makes a fresh instance cheap (compiling the meta-schema costs tens of milliseconds); use it
+ * for schemas already checked (stored manifests are checked when written).
  */
-export function createAjv(): Ajv {
+export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
   const ajv = new Ajv2020({
     allErrors: true,
     strict: true,
@@ -31,16 +34,28 @@ export function createAjv(): Ajv {
     strictRequired: false,
     allowUnionTypes: true,
     validateFormats: true,
+    validateSchema: options.validateSchema ?? true,
   });
   addFormats(ajv);
   return ajv;
+}
+
+let metaValidator: Ajv | undefined;
+
+/**
+ * Checks a schema against the 2020-12 meta-schema with one shared instance (checking adds
+ * nothing to the instance, so `$id`s cannot collide). Returns Ajv's errors, or null when valid.
+ */
+export function metaSchemaErrors(schema: unknown): ErrorObject[] | null {
+  metaValidator ??= createAjv();
+  return metaValidator.validateSchema(schema as JsonSchema) ? null : (metaValidator.errors ?? []);
 }
 
 const COMPILED_CACHE_LIMIT = 500;
 const compiled = new Map<string, ValidateFunction>();
 
 /**
- * Compiles a (stored, already validated) user schema, reusing earlier compilations of the same
+ * Compiles a stored (already validated) user schema, reusing earlier compilations of the same
  * schema text: the run path compiles the same manifests over and over. Throws what Ajv throws.
  */
 export function compileUserSchema(schema: JsonSchema): ValidateFunction {
@@ -52,7 +67,7 @@ export function compileUserSchema(schema: JsonSchema): ValidateFunction {
     compiled.set(key, hit);
     return hit;
   }
-  const validate = createAjv().compile(schema);
+  const validate = createAjv({ validateSchema: false }).compile(schema);
   compiled.set(key, validate);
   if (compiled.size > COMPILED_CACHE_LIMIT) compiled.delete(compiled.keys().next().value!);
   return validate;

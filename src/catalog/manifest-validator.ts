@@ -1,6 +1,6 @@
 import type { ProblemFieldError } from '../common/problem/problem.exception.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { ajvErrorsToFieldErrors, createAjv } from './json-schema.js';
+import { ajvErrorsToFieldErrors, createAjv, metaSchemaErrors } from './json-schema.js';
 import type { AgentManifest, JsonSchema } from './manifest.js';
 import { MAX_TIMEOUT_SECONDS } from './manifest.js';
 import { fileProperties, mimeTypeForExtension, parseAcceptList } from './manifest-files.js';
@@ -36,13 +36,14 @@ function checkSchema(schema: unknown, at: string, out: Collector): schema is Jso
     out.add(at, 'invalid_schema', `${at} must be a JSON Schema (an object or a boolean).`);
     return false;
   }
-  const ajv = createAjv();
-  if (!ajv.validateSchema(schema)) {
-    out.errors.push(...ajvErrorsToFieldErrors(ajv.errors, at, 'invalid_schema'));
+  const metaErrors = metaSchemaErrors(schema);
+  if (metaErrors) {
+    out.errors.push(...ajvErrorsToFieldErrors(metaErrors, at, 'invalid_schema'));
     return false;
   }
   try {
-    ajv.compile(schema);
+    // A fresh instance per schema, so that a user's `$id` cannot collide with another one's.
+    createAjv({ validateSchema: false }).compile(schema);
     return true;
   } catch (err) {
     // Strict-mode refusals, bad regular expressions, unresolvable $refs: Ajv says which keyword.
