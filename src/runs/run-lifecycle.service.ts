@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import type { OrgPrincipal } from '../auth/principal.js';
 import { getFileFields } from '../catalog/manifest-files.js';
+import { isPrefixedV7 } from '../common/ids.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
 import { RunEventsService } from './run-events.service.js';
 import { RunFile } from './run-file.entity.js';
 import type { RunLogEntry, RunLogInput } from './run-log.presenter.js';
@@ -115,6 +118,18 @@ export class RunLifecycleService {
   /** Ends a live run as `cancelled`; null when it had already ended. */
   cancel(runId: string, options: { orgId?: string; files?: RunFile[] } = {}): Promise<{ run: Run; files: RunFile[] } | null> {
     return this.finish(runId, CANCELLED, CANCELLED_LOG, options);
+  }
+
+  /**
+   * The run as the caller may see it: another org's run, or another end-user's under
+   * `Appstrate-User`, is 404 `run_not_found` (never 403), as for every run route.
+   */
+  async findForCaller(caller: OrgPrincipal, runId: string): Promise<Run> {
+    const run = isPrefixedV7(runId, 'run_')
+      ? await this.db.getRepository(Run).findOneBy({ id: runId, orgId: caller.orgId, ...(caller.endUserId && { endUserId: caller.endUserId }) })
+      : null;
+    if (!run) throw new ProblemException('run_not_found', 'No such run in this organization.');
+    return run;
   }
 
   /** The run as stored, whatever its state. */

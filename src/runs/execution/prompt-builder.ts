@@ -98,7 +98,7 @@ export function schemaName(scope: string, name: string): string {
 
 /**
  * Reads the model's answer as JSON. Models asked for JSON sometimes wrap it in a Markdown
- * code fence anyway; one surrounding fence is tolerated. Returns `undefined` when it is not JSON.
+ * code fence anyway; one surrounding fence is tolerated. `ok: false` when it is not JSON.
  */
 export function parseJsonAnswer(text: string): { ok: true; value: unknown } | { ok: false } {
   const trimmed = text.trim();

@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { OrgPrincipal } from '../auth/principal.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { RunEventsService, type RunEvent } from './run-events.service.js';
+import { RunLifecycleService } from './run-lifecycle.service.js';
+import type { RunLogEntry } from './run-log.presenter.js';
+import { MAX_LOGS_PAGE, RunLogsService } from './run-logs.service.js';
+import { TERMINAL_STATUSES, type Run, type RunStatus } from './run.entity.js';
+import { presentRun, type RunResource } from './run.presenter.js';
+
+export const MAX_WAIT_SECONDS = 55;
+/** SSE comment lines that keep proxies from closing an idle stream. */
+export const KEEP_ALIVE_MS = 15_000;
+/**
+ * How often a waiting reader re-reads the run from PostgreSQL anyway. Events are the fast
+ * path; this slow re-read only covers an event lost in transit (pub/sub keeps nothing).
+ */
+const SAFETY_REREAD_MS = 5_000;
+
+/** pending < running < terminal: a stream never sends a state older than one it has sent. */
+const rank = (status: RunStatus): number => (status === 'pending' ? 0 : status === 'running' ? 1 : 2);
+const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.has(status);
+
+/** `?wait=` of `GET /api/runs/{runId}`: absent → null; otherwise an integer 1..55 or a 400 naming `wait`. */
+export function parseWait(value: unknown): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !/^\d{1,2}$/.test(value) || Number(value) < 1 || Number(value) > MAX_WAIT_SECONDS) {
+    throw new ProblemException('invalid_request', `wait must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}.`, { param: 'wait' });
+  }
+  return Number(value);
+}
+
+/** `Last-Event-ID`: the id of the last log entry the client has; anything else counts as none. */
+function parseLastEventId(value: string | string[] | undefined): number {
+  const raw = Array.isArray(value) ? value[0] : value;
+  return raw !== undefined && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : 0;
+}
+
+/**
+ * Following a run as it executes: the Server-Sent Events stream and `?wait=`. Both subscribe
+ * to the run's events *before* reading its state from PostgreSQL, so nothing that happens in
+ * between is missed; duplicates are dropped by log id and by status order.
+ */
+@Injectable()
+export class RunStreamService {
+  constructor(
+    private readonly lifecycle: RunLifecycleService,
+    private readonly logs: RunLogsService,
+    private readonly events: RunEventsService,
+  ) {}
+
+  /**
+   * `GET /api/runs/{runId}` with `?wait=N`: answers once the run is terminal or N seconds
+   * have passed, whichever comes first, with the run as it then is.
+   */
+  async get(caller: OrgPrincipal, runId: string, rawWait: unknown, res: Response): Promise<RunResource> {
+    const wait = parseWait(rawWait);
+    const found = await this.lifecycle.findForCaller(caller, runId);
+    if (wait === null || isTerminal(found.status)) return this.present(found);
+
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const unsubscribe = await this.events.subscribe(found.id, (event) => {
+      if (event.type === 'status' && isTerminal(event.run.status)) wake();
+    });
+    const deadline = setTimeout(wake, wait * 1000);
+    const safety = setInterval(() => {
+      this.lifecycle.find(found.id).then((run) => run && isTerminal(run.status) && wake(), () => undefined);
+    }, SAFETY_REREAD_MS);
+    // The client went away: stop waiting (the answer is then simply not delivered).
+    res.once('close', wake);
+    try {
+      const current = await this.lifecycle.find(found.id);
+      if (current && !isTerminal(current.status)) await woken;
+      return this.present((await this.lifecycle.find(found.id)) ?? found);
+    } finally {
+      clearTimeout(deadline);
+      clearInterval(safety);
+      res.off('close', wake);
+      unsubscribe();
+    }
+  }
+
+  /**
+   * `GET /api/runs/{runId}/events`: `status` (the Run), then the log so far (after
+   * `Last-Event-ID`), then live `status` / `log` events, and `done` after the terminal status.
+   * Refusals (404, …) are thrown before the first byte, as problem+json.
+   */
+  async stream(caller: OrgPrincipal, runId: string, req: Request, res: Response): Promise<void> {
+    const found = await this.lifecycle.findForCaller(caller, runId);
+    const buffered: RunEvent[] = [];
+    let deliver: ((event: RunEvent) => void) | null = null;
+    const unsubscribe = await this.events.subscribe(found.id, (event) => (deliver ? deliver(event) : buffered.push(event)));
+
+    const since = parseLastEventId(req.headers['last-event-id']);
+    let run: Run;
+    let initial: RunResource;
+    let backlog: RunLogEntry[];
+    try {
+      run = (await this.lifecycle.find(found.id)) ?? found;
+      initial = await this.present(run);
+      backlog = await this.logsAfter(run, since);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+
+    let sentRank = -1;
+    let lastLogId = since;
+    let closed = false;
+    let keepAlive: NodeJS.Timeout | undefined;
+    let safety: NodeJS.Timeout | undefined;
+    /** Chains work so events are written one at a time, in arrival order. */
+    let queue: Promise<void> = Promise.resolve();
+
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepAlive);
+      clearInterval(safety);
+      unsubscribe();
+      res.end();
+    };
+    const write = (chunk: string) => {
+      if (!closed) res.write(chunk);
+    };
+    const sendLog = (log: RunLogEntry) => {
+      if (log.id <= lastLogId) return;
+      lastLogId = log.id;
+      write(`id: ${log.id}\nevent: log\ndata: ${JSON.stringify(log)}\n\n`);
+    };
+    const sendStatus = async (resource: RunResource) => {
+      if (rank(resource.status) <= sentRank) return;
+      if (isTerminal(resource.status)) {
+        // Every entry is committed before the terminal status: read what pub/sub may not have delivered yet.
+        (await this.logsAfter(run, lastLogId)).forEach(sendLog);
+      }
+      sentRank = rank(resource.status);
+      write(`event: status\ndata: ${JSON.stringify(resource)}\n\n`);
+      if (isTerminal(resource.status)) {
+        write(`event: done\ndata: ${JSON.stringify(resource)}\n\n`);
+        close();
+      }
+    };
+    const handle = (event: RunEvent) => {
+      queue = queue
+        .then(() => {
+          if (closed) return;
+          if (event.type === 'log') sendLog(event.log);
+          else return sendStatus(event.run);
+        })
+        .catch(() => close());
+    };
+
+    // `close` on the response: the client disconnected (a request's own `close` fires as soon as its body is read).
+    res.once('close', close);
+    sentRank = rank(initial.status);
+    write(`event: status\ndata: ${JSON.stringify(initial)}\n\n`);
+    backlog.forEach(sendLog);
+    if (isTerminal(initial.status)) {
+      write(`event: done\ndata: ${JSON.stringify(initial)}\n\n`);
+      close();
+      return;
+    }
+    deliver = handle;
+    buffered.forEach(handle);
+    keepAlive = setInterval(() => write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    safety = setInterval(() => {
+      queue = queue
+        .then(async () => {
+          const current = await this.lifecycle.find(run.id);
+          if (current && isTerminal(current.status) && !closed) await sendStatus(await this.present(current));
+        })
+        .catch(() => undefined);
+    }, SAFETY_REREAD_MS);
+  }
+
+  private async present(run: Run): Promise<RunResource> {
+    return presentRun(run, await this.lifecycle.filesOf(run));
+  }
+
+  /** Every entry after `since`, oldest first, read a page at a time. */
+  private async logsAfter(run: Run, since: number): Promise<RunLogEntry[]> {
+    const all: RunLogEntry[] = [];
+    for (let cursor = since; ; ) {
+      const page = await this.logs.list(run, { since: cursor, limit: MAX_LOGS_PAGE });
+      all.push(...page.data);
+      if (!page.hasMore) return all;
+      cursor = page.data.at(-1)!.id;
+    }
+  }
+}
