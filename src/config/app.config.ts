@@ -14,6 +14,13 @@ import {
 } from 'class-validator';
 import { SUPPORTED_API_VERSIONS } from '../api-versions/api-version.js';
 
+/** `true/false/1/0` (any case) become booleans; anything else stays as written and fails validation. */
+function toBoolean(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : value;
+}
+
 /**
  * Every setting the process reads, as the environment spells it. Validated once at boot:
  * a bad value stops the process with one line naming the variable (see `loadConfig`).
@@ -80,7 +87,7 @@ class EnvironmentVariables {
   DEFAULT_MODEL_NAME?: string;
 
   /** When false, model base URLs on loopback or private networks are refused. */
-  @Transform(({ value }) => value === true || value === 'true' || value === '1') @IsBoolean()
+  @Transform(({ value }) => toBoolean(value)) @IsBoolean({ message: 'must be true or false' })
   ALLOW_PRIVATE_MODEL_URLS: boolean = true;
 
   /** Seconds after which a run whose worker vanished is retried or failed (BullMQ stall check). */
@@ -96,7 +103,7 @@ class EnvironmentVariables {
   MODEL_RETRY_BASE_DELAY_MS: number = 200;
 
   /** Apply pending database migrations (TypeORM and Better Auth) at boot. */
-  @Transform(({ value }) => value === true || value === 'true' || value === '1') @IsBoolean()
+  @Transform(({ value }) => toBoolean(value)) @IsBoolean({ message: 'must be true or false' })
   MIGRATIONS_RUN: boolean = true;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -152,6 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(
       `Configuration error: DEFAULT_API_VERSION must be one of ${SUPPORTED_API_VERSIONS.join(', ')}`,
     );
+  }
+  if (!!vars.DEFAULT_MODEL_BASE_URL !== !!vars.DEFAULT_MODEL_NAME) {
+    const missing = vars.DEFAULT_MODEL_BASE_URL ? 'DEFAULT_MODEL_NAME' : 'DEFAULT_MODEL_BASE_URL';
+    throw new ConfigError(`Configuration error: ${missing} is not set (the server default model needs both DEFAULT_MODEL_BASE_URL and DEFAULT_MODEL_NAME)`);
   }
   const serverDefault =
     vars.DEFAULT_MODEL_BASE_URL && vars.DEFAULT_MODEL_NAME
