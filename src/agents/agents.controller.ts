@@ -1,4 +1,4 @@
-import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
@@ -20,6 +20,14 @@ import {
   UpdateAgentDto,
 } from './agents.dto.js';
 import { ApiProblem } from './agents.openapi.js';
+import type { HttpResponse } from '../api-versions/versioned-response.interceptor.js';
+import { AgentPathGuard } from '../runs/agent-path.guard.js';
+import { RunEndpoint } from '../runs/run-endpoint.decorator.js';
+import { RunRequest } from '../runs/run-request.decorator.js';
+import type { RunResource } from '../runs/run.presenter.js';
+import { ApiRunListQueries } from '../runs/runs.controller.js';
+import { RunDto } from '../runs/runs.dto.js';
+import { RunsService, type RunCreateRequest } from '../runs/runs.service.js';
 
 const ApiPaging = () =>
   applyDecorators(
@@ -43,6 +51,7 @@ export class AgentsController {
   constructor(
     private readonly agents: AgentsService,
     private readonly versions: AgentVersionsService,
+    private readonly runs: RunsService,
   ) {}
 
   @Post()
@@ -177,5 +186,26 @@ export class AgentsController {
   @ApiProblem(409, '`latest` cannot be deleted', 'conflict')
   async deleteTag(@OrgCaller() caller: OrgPrincipal, @AgentPathParams() path: AgentPath, @Param('tag') tag: string): Promise<void> {
     await this.versions.deleteTag(caller.orgId, path, tag);
+  }
+
+  /** Execute an agent (API.md section 5): every check and the OpenAPI description live in `@RunEndpoint()`. */
+  @Post(':scope/:name/run')
+  @RunEndpoint()
+  @ApiAgentPath()
+  run(@OrgCaller() caller: OrgPrincipal, @RunRequest() request: RunCreateRequest): Promise<HttpResponse> {
+    return this.runs.create(caller, request);
+  }
+
+  @Get(':scope/:name/runs')
+  @Auth({ permission: 'runs:read' })
+  @UseGuards(AgentPathGuard)
+  @ApiAgentPath()
+  @ApiOperation({ summary: 'List an agent’s runs', description: 'As `GET /api/runs`, for this agent: newest first, cursor paging, filters `status` and `endUser`.' })
+  @ApiRunListQueries()
+  @ApiListResponse(RunDto)
+  @ApiInvalidPath()
+  @ApiAgentNotFound()
+  listRuns(@OrgCaller() caller: OrgPrincipal, @AgentPathParams() path: AgentPath, @Query() query: Record<string, unknown>): Promise<ListEnvelope<RunResource>> {
+    return this.runs.listForAgent(caller, path, query);
   }
 }

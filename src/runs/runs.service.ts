@@ -1,0 +1,418 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ApiVersion } from '../api-versions/api-version.js';
+import { HttpResponse } from '../api-versions/versioned-response.interceptor.js';
+import type { OrgPrincipal } from '../auth/principal.js';
+import { parseAgentPath, type AgentPath } from '../catalog/agent-path.js';
+import { AgentsService } from '../catalog/agents.service.js';
+import type { AgentManifest } from '../catalog/manifest.js';
+import { currentContext } from '../common/context/request-context.js';
+import { applyPage, parsePageRequest, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
+import { isPrefixedV7, newRunId } from '../common/ids.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import type { AppConfig } from '../config/app.config.js';
+import { InjectConfig } from '../config/config.module.js';
+import { FILE_STORAGE, runFileKey, type FileStorage } from '../files/file-storage.js';
+import type { IdempotencyClaim } from '../idempotency/idempotency-claim.js';
+import { ModelsService } from '../models/models.service.js';
+import { acceptRunBody, type AcceptedRunBody } from './run-body.js';
+import { RunFile } from './run-file.entity.js';
+import { presentRun, type RunResource } from './run.presenter.js';
+import type { RunSubmission } from './run-submission.js';
+import { Run, RUN_STATUSES, type RunStatus, type TriggerType } from './run.entity.js';
+import { RUNS_QUEUE, type RunJobData } from './runs-queue.js';
+
+/** Everything the run endpoint hands over (API.md section 5); steps 1–5 have passed. */
+export interface RunCreateRequest {
+  scope: string;
+  name: string;
+  /** `?version=` as received (a repeated parameter arrives as an array and is refused). */
+  version: unknown;
+  apiVersion: ApiVersion;
+  submission: RunSubmission;
+  /** The request's Idempotency-Key claim, when it sent one: recorded in the run's transaction. */
+  idempotency: IdempotencyClaim | null;
+}
+
+/** Which model a run uses: an org model (its id) or the server default (null id). */
+interface ChosenModel {
+  modelId: string | null;
+  model: string;
+}
+
+/** How long `queue.add` may take before the run is withdrawn and the request answers 503. */
+const QUEUE_ADD_TIMEOUT_MS = 3000;
+/** Suggested wait when the org is at its concurrency cap: runs take seconds to minutes. */
+const CONCURRENCY_RETRY_AFTER_SECONDS = 5;
+
+const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
+const runNotFound = () => new ProblemException('run_not_found', 'No such run in this organization.');
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function triggerType(caller: OrgPrincipal): TriggerType {
+  if (caller.kind === 'session') return 'user';
+  return caller.endUserId ? 'end_user' : 'api_key';
+}
+
+/**
+ * Runs: accepting one (the run endpoint, steps 6–11 and storage, API.md section 5) and reading
+ * them (section 6). Every query carries the org id; with `Appstrate-User`, only that
+ * end-user's runs exist.
+ */
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(RUNS_QUEUE) private readonly queue: Queue<RunJobData>,
+    @Inject(FILE_STORAGE) private readonly storage: FileStorage,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly agents: AgentsService,
+    private readonly models: ModelsService,
+  ) {}
+
+  /**
+   * Steps 6–11, then stores the run (`pending`), its files and its job, all or nothing, and
+   * answers in the current API version's shape (201 + Location + the Run; the version
+   * transform turns it into older shapes).
+   */
+  async create(caller: OrgPrincipal, request: RunCreateRequest): Promise<HttpResponse> {
+    const path = parseAgentPath(request.scope, request.name);
+    const agent = await this.agents.findByName(caller.orgId, path.scope, path.name);
+    if (!agent) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
+    if (!caller.permissions.has('agents:run')) {
+      throw new ProblemException('forbidden', 'This request requires the agents:run permission.');
+    }
+    if (request.version !== undefined && typeof request.version !== 'string') {
+      throw new ProblemException('invalid_request', 'Send version once, as a single value.', { param: 'version' });
+    }
+    const resolved = await this.agents.resolve(agent, request.version);
+    const body = acceptRunBody(request.submission, resolved.manifest);
+    const model = await this.chooseModel(caller.orgId, body.modelId, resolved.manifest);
+
+    const run = Object.assign(new Run(), {
+      id: newRunId(),
+      orgId: caller.orgId,
+      agentId: agent.id,
+      agentScope: agent.scope,
+      agentName: agent.name,
+      agentVersion: resolved.version,
+      agentRef: resolved.ref,
+      manifest: resolved.manifest,
+      prompt: resolved.prompt,
+      status: 'pending' as const,
+      input: body.input,
+      metadata: body.metadata,
+      modelId: model.modelId,
+      model: model.model,
+      apiVersion: request.apiVersion,
+      triggeredByType: triggerType(caller),
+      userId: caller.userId,
+      apiKeyId: caller.apiKeyId,
+      endUserId: caller.endUserId,
+      result: null,
+      error: null,
+      errorCode: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      cost: null,
+      durationMs: null,
+      startedAt: null,
+      completedAt: null,
+    });
+    const context = currentContext();
+    if (context) context.runId = run.id;
+
+    const files = await this.store(run, body, request.idempotency);
+    await this.enqueue(run, files);
+    return this.created(run, files);
+  }
+
+  private created(run: Run, files: RunFile[]): HttpResponse {
+    return new HttpResponse(201, presentRun(run, files), { Location: `/api/runs/${run.id}` });
+  }
+
+  /** Step 10: `modelId` > the manifest's `model` (no fallback) > the org default > the server default. */
+  private async chooseModel(orgId: string, modelId: string | undefined, manifest: AgentManifest): Promise<ChosenModel> {
+    if (modelId !== undefined) {
+      const model = await this.models.findById(orgId, modelId);
+      if (!model) throw new ProblemException('not_found', 'modelId names no model of this organization.', { param: 'modelId' });
+      return { modelId: model.id, model: model.model };
+    }
+    if (manifest.model !== undefined) {
+      const model = await this.models.findByName(orgId, manifest.model);
+      if (!model) {
+        throw new ProblemException(
+          'model_not_configured',
+          `The agent asks for the model "${manifest.model}", which this organization has not configured.`,
+        );
+      }
+      return { modelId: model.id, model: model.model };
+    }
+    const fallback = await this.models.findDefault(orgId);
+    if (fallback) return { modelId: fallback.id, model: fallback.model };
+    const server = this.config.models.serverDefault;
+    if (server) return { modelId: null, model: server.model };
+    throw new ProblemException(
+      'model_not_configured',
+      'No model is configured: add one to the organization (and make it the default), or pass modelId.',
+    );
+  }
+
+  /**
+   * Step 11 and storage, in one transaction: under a per-org advisory lock the live runs are
+   * counted and the run inserted only below the cap (two requests racing for the last slot
+   * are serialized), then its files are recorded, the idempotency record written, and the
+   * staged bytes moved to their final keys. If anything fails, the transaction rolls back and
+   * the moved files are deleted.
+   */
+  private async store(run: Run, body: AcceptedRunBody, idempotency: IdempotencyClaim | null): Promise<RunFile[]> {
+    const cap = this.config.runs.orgMaxConcurrentRuns;
+    const files = body.files.map((file) =>
+      Object.assign(new RunFile(), {
+        id: file.id,
+        runId: run.id,
+        orgId: run.orgId,
+        field: file.field,
+        filename: file.filename,
+        contentType: file.contentType,
+        size: file.size,
+        sha256: file.sha256,
+        storageKey: runFileKey(run.orgId, run.id, file.id),
+      }),
+    );
+    const moved: string[] = [];
+    try {
+      await this.db.transaction(async (em) => {
+        await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [run.orgId]);
+        const rows: Array<{ created_at: Date }> = await em.query(
+          `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
+                             input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18
+           WHERE (SELECT count(*) FROM (SELECT 1 FROM runs WHERE org_id = $2 AND status IN ('pending', 'running') LIMIT $19) live) < $19
+           RETURNING created_at`,
+          [
+            run.id,
+            run.orgId,
+            run.agentId,
+            run.agentScope,
+            run.agentName,
+            run.agentVersion,
+            run.agentRef,
+            JSON.stringify(run.manifest),
+            run.prompt,
+            JSON.stringify(run.input),
+            JSON.stringify(run.metadata),
+            run.modelId,
+            run.model,
+            run.apiVersion,
+            run.triggeredByType,
+            run.userId,
+            run.apiKeyId,
+            run.endUserId,
+            cap,
+          ],
+        );
+        if (rows.length === 0) {
+          throw new ProblemException(
+            'org_run_concurrency_exceeded',
+            `The organization already has ${cap} runs pending or running; retry when some have finished.`,
+            { retryAfter: CONCURRENCY_RETRY_AFTER_SECONDS },
+          );
+        }
+        run.createdAt = rows[0].created_at;
+        if (files.length > 0) await this.insertFiles(em, files);
+        files.forEach((file) => (file.createdAt = run.createdAt));
+        if (idempotency) await idempotency.recordWithin(em, run.id, this.created(run, files));
+        for (const [index, file] of files.entries()) {
+          await this.storage.commit(body.files[index].stagingKey, file.storageKey);
+          moved.push(file.storageKey);
+        }
+      });
+    } catch (error) {
+      await this.deleteFiles(moved);
+      throw error;
+    }
+    return files;
+  }
+
+  private async insertFiles(em: EntityManager, files: RunFile[]): Promise<void> {
+    const values: unknown[] = [];
+    const tuples = files.map((file, i) => {
+      values.push(file.id, file.runId, file.orgId, file.field, file.filename, file.contentType, file.size, file.sha256, file.storageKey);
+      const base = i * 9;
+      return `(${Array.from({ length: 9 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
+    });
+    await em.query(
+      `INSERT INTO run_files (id, run_id, org_id, field, filename, content_type, size, sha256, storage_key) VALUES ${tuples.join(', ')}`,
+      values,
+    );
+  }
+
+  /**
+   * Queues the run's job (job id = run id). If the queue cannot take it, the run is withdrawn
+   * (row, file rows and bytes) so no `pending` run waits for a job that does not exist, and the
+   * request answers 503.
+   */
+  private async enqueue(run: Run, files: RunFile[]): Promise<void> {
+    try {
+      await withTimeout(
+        this.queue.add(
+          'run',
+          { runId: run.id, orgId: run.orgId },
+          {
+            jobId: run.id,
+            removeOnComplete: { age: 24 * 3600, count: 10_000 },
+            removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+          },
+        ),
+        QUEUE_ADD_TIMEOUT_MS,
+      );
+    } catch (error) {
+      this.logger.error({ err: error, runId: run.id, msg: 'could not queue the run; withdrawing it' });
+      await this.withdraw(run, files);
+      throw new ProblemException('service_unavailable', 'The run queue is unreachable, so the run was not created. Please retry shortly.', {
+        retryAfter: 1,
+      });
+    }
+  }
+
+  private async withdraw(run: Run, files: RunFile[]): Promise<void> {
+    // An add that timed out may still land once Redis answers: remove it behind it, best effort.
+    this.queue.remove(run.id).catch(() => undefined);
+    try {
+      await this.db.query('DELETE FROM runs WHERE id = $1 AND org_id = $2', [run.id, run.orgId]);
+    } catch (error) {
+      this.logger.error({ err: error, runId: run.id, msg: 'could not withdraw a run whose job was not queued' });
+    }
+    await this.deleteFiles(files.map((f) => f.storageKey));
+  }
+
+  private async deleteFiles(keys: string[]): Promise<void> {
+    await Promise.all(
+      keys.map((key) =>
+        this.storage.discard(key).catch((error: unknown) => this.logger.error({ err: error, msg: 'could not delete a run file' })),
+      ),
+    );
+  }
+
+  // ---- reading (API.md section 6) ----
+
+  /** One run; another org's run, or another end-user's under `Appstrate-User`, is not found. */
+  async get(caller: OrgPrincipal, runId: string): Promise<RunResource> {
+    if (!isRunId(runId)) throw runNotFound();
+    const run = await this.db.getRepository(Run).findOne({
+      where: { id: runId, orgId: caller.orgId, ...(caller.endUserId && { endUserId: caller.endUserId }) },
+    });
+    if (!run) throw runNotFound();
+    const files = await this.db.getRepository(RunFile).find({ where: { runId: run.id, orgId: caller.orgId } });
+    return presentRun(run, files);
+  }
+
+  /** `GET /api/runs`: filters `agent`, `status`, `endUser`; newest first, cursor paging. */
+  async list(caller: OrgPrincipal, query: Record<string, unknown>): Promise<ListEnvelope<RunResource>> {
+    const filters = parseRunFilters(query, true);
+    let agentId: string | undefined;
+    if (filters.agent) {
+      const agent = await this.agents.findByName(caller.orgId, filters.agent.scope, filters.agent.name);
+      // A well-formed agent that does not exist matches nothing (API.md section 1).
+      if (!agent) return { object: 'list', data: [], hasMore: false, nextCursor: null };
+      agentId = agent.id;
+    }
+    return this.page(caller, filters, agentId);
+  }
+
+  /** `GET /api/agents/{scope}/{name}/runs`: the same, for one agent (404 `agent_not_found` when unknown). */
+  async listForAgent(caller: OrgPrincipal, path: AgentPath, query: Record<string, unknown>): Promise<ListEnvelope<RunResource>> {
+    const filters = parseRunFilters(query, false);
+    const agent = await this.agents.findByName(caller.orgId, path.scope, path.name);
+    if (!agent) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
+    return this.page(caller, filters, agent.id);
+  }
+
+  private async page(caller: OrgPrincipal, filters: RunFilters, agentId: string | undefined): Promise<ListEnvelope<RunResource>> {
+    const { page, statuses, endUser } = filters;
+    const qb = this.db.getRepository(Run).createQueryBuilder('r').where('r.orgId = :orgId', { orgId: caller.orgId });
+    if (caller.endUserId) qb.andWhere('r.endUserId = :self', { self: caller.endUserId });
+    if (endUser !== undefined) qb.andWhere('r.endUserId = :endUser', { endUser });
+    if (agentId !== undefined) qb.andWhere('r.agentId = :agentId', { agentId });
+    if (statuses) qb.andWhere('r.status IN (:...statuses)', { statuses });
+    const rows = await applyPage(qb, 'r', page, isRunId).getMany();
+    const shown = rows.slice(0, page.limit);
+    const files = shown.length
+      ? await this.db
+          .getRepository(RunFile)
+          .createQueryBuilder('f')
+          .where('f.orgId = :orgId', { orgId: caller.orgId })
+          .andWhere('f.runId IN (:...ids)', { ids: shown.map((r) => r.id) })
+          .getMany()
+      : [];
+    const byRun = new Map<string, RunFile[]>();
+    for (const file of files) byRun.set(file.runId, [...(byRun.get(file.runId) ?? []), file]);
+    return toPage(rows, page.limit, (run) => presentRun(run, byRun.get(run.id) ?? []));
+  }
+}
+
+interface RunFilters {
+  page: PageRequest;
+  agent?: AgentPath;
+  statuses: RunStatus[] | null;
+  endUser?: string;
+}
+
+function singleQuery(query: Record<string, unknown>, param: string): string | undefined {
+  const value = query[param];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
+  return value;
+}
+
+/**
+ * The list filters (API.md sections 1 and 6): `agent=@scope/name`, `status` (one status or a
+ * comma-separated list), `endUser=eu_…`, `limit`, `cursor`. Malformed values and unknown
+ * statuses are a 400 naming the parameter.
+ */
+function parseRunFilters(query: Record<string, unknown>, withAgent: boolean): RunFilters {
+  const filters: RunFilters = { page: parsePageRequest(query), statuses: null };
+  const agent = withAgent ? singleQuery(query, 'agent') : undefined;
+  if (agent !== undefined) {
+    const slash = agent.indexOf('/');
+    try {
+      if (slash < 0) throw new Error('no slash');
+      filters.agent = parseAgentPath(agent.slice(0, slash), agent.slice(slash + 1));
+    } catch {
+      throw new ProblemException('invalid_request', 'agent must look like @scope/name.', { param: 'agent' });
+    }
+  }
+  const status = singleQuery(query, 'status');
+  if (status !== undefined) {
+    const statuses = status.split(',').map((s) => s.trim());
+    if (statuses.some((s) => !(RUN_STATUSES as readonly string[]).includes(s))) {
+      throw new ProblemException('invalid_request', `status must be one of ${RUN_STATUSES.join(', ')} (comma-separated for several).`, {
+        param: 'status',
+      });
+    }
+    filters.statuses = statuses as RunStatus[];
+  }
+  const endUser = singleQuery(query, 'endUser');
+  if (endUser !== undefined) {
+    if (!isPrefixedV7(endUser, 'eu_')) {
+      throw new ProblemException('invalid_request', 'endUser must be an end-user id (eu_…).', { param: 'endUser' });
+    }
+    filters.endUser = endUser;
+  }
+  return filters;
+}
