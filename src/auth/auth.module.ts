@@ -1,4 +1,4 @@
-import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import pg from 'pg';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
@@ -14,6 +14,7 @@ import { PermissionGuard } from './permission.guard.js';
 import { createBetterAuth } from './better-auth.js';
 
 const BETTER_AUTH_POOL = Symbol('BETTER_AUTH_POOL');
+const logger = new Logger('BetterAuth');
 
 /**
  * Better Auth (users, sessions) and the global guards, in the order every request meets them:
@@ -25,7 +26,13 @@ const BETTER_AUTH_POOL = Symbol('BETTER_AUTH_POOL');
     {
       provide: BETTER_AUTH_POOL,
       inject: [APP_CONFIG],
-      useFactory: (c: AppConfig) => new pg.Pool({ connectionString: c.database.url, max: 5 }),
+      useFactory: (c: AppConfig) => {
+        const pool = new pg.Pool({ connectionString: c.database.url, max: 5 });
+        // An idle client dropped by the server (restart, failover) must not crash the process:
+        // pg emits 'error' on the pool, which throws when nobody listens. The next query reconnects.
+        pool.on('error', (err) => logger.warn({ err, msg: 'Better Auth database connection lost' }));
+        return pool;
+      },
     },
     {
       provide: BETTER_AUTH,

@@ -1,0 +1,154 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDependencies } from '../src/database/dependencies.js';
+import { startApp, type TestApp } from './support/app.js';
+import { expectProblem, signUp } from './support/factories.js';
+import { testConfig } from './support/test-env.js';
+
+/**
+ * A TCP relay in front of PostgreSQL or Redis that the test can cut and restore, so the running
+ * app sees its dependency vanish and come back without touching the real servers.
+ */
+class Relay {
+  private server: Server | null = null;
+  private sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    this.server = createServer((client) => {
+      const upstream = connect(this.target);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+  }
+}
+
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    value = await probe();
+  }
+  return value;
+}
+
+const via = (url: string, port: number) => Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(port) }).toString();
+
+describe('liveness and readiness', () => {
+  let t: TestApp;
+  const base = testConfig();
+  const pg = new Relay({ host: new URL(base.database.url).hostname, port: Number(new URL(base.database.url).port || 5432) });
+  const redis = new Relay({ host: new URL(base.redis.url).hostname, port: Number(new URL(base.redis.url).port || 6379) });
+
+  beforeAll(async () => {
+    await pg.up();
+    await redis.up();
+    t = await startApp({ DATABASE_URL: via(base.database.url, pg.port), REDIS_URL: via(base.redis.url, redis.port), PROCESS_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await pg.up().catch(() => undefined);
+    await redis.up().catch(() => undefined);
+    await t.close();
+    await pg.down();
+    await redis.down();
+  });
+
+  const ready = () => t.request().get('/ready');
+
+  it('answers /health and /ready 200 without credentials, with a Request-Id', async () => {
+    const health = await t.request().get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    expect(health.headers['request-id']).toMatch(/^req_/);
+    const res = await ready();
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', checks: { postgres: 'up', redis: 'up' } });
+  });
+
+  it('answers /ready 503 naming Redis while Redis is down, /health staying 200, and recovers', async () => {
+    await redis.down();
+    const down = await until(ready, (r) => r.status === 503);
+    expect(expectProblem(down, 503, 'service_unavailable').detail).toMatch(/Redis/);
+    expect(down.body.detail).not.toMatch(/PostgreSQL/);
+    expect((await t.request().get('/health')).status).toBe(200);
+    await redis.up();
+    expect((await until(ready, (r) => r.status === 200)).status).toBe(200);
+  });
+
+  it('answers /ready 503 naming PostgreSQL while PostgreSQL is down, /health staying 200, and recovers', async () => {
+    // Leave idle connections in every pool (TypeORM's and Better Auth's) for the cut to break.
+    const user = await signUp(t);
+    expect((await user.agent.get('/api/orgs')).status).toBe(200);
+    await pg.down();
+    const down = await until(ready, (r) => r.status === 503);
+    expect(expectProblem(down, 503, 'service_unavailable').detail).toMatch(/PostgreSQL/);
+    expect((await t.request().get('/health')).status).toBe(200);
+    // An API request that needs the database answers 503, not 500, and the process stays up.
+    const session = await t.request().get('/api/orgs').set('Cookie', 'better-auth.session_token=x.y');
+    expect([401, 503]).toContain(session.status);
+    await pg.up();
+    expect((await until(ready, (r) => r.status === 200)).status).toBe(200);
+    // Sessions work again once PostgreSQL is back.
+    expect((await until(() => user.agent.get('/api/orgs'), (r) => r.status === 200)).status).toBe(200);
+  });
+});
+
+describe('an app started while Redis is unreachable', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ REDIS_URL: 'redis://127.0.0.1:6390', PROCESS_ROLE: 'api' });
+  });
+  afterAll(() => t.close());
+
+  it('stays live but not ready', async () => {
+    expect((await t.request().get('/health')).status).toBe(200);
+    const res = await t.request().get('/ready');
+    expect(expectProblem(res, 503, 'service_unavailable').detail).toMatch(/Redis/);
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('start-up dependency check', () => {
+  const base = testConfig();
+
+  it('passes when PostgreSQL and Redis answer', async () => {
+    await expect(checkDependencies(base)).resolves.toBeUndefined();
+  });
+
+  it('names PostgreSQL and where it was looked for, hiding the password', async () => {
+    const config = { ...base, database: { ...base.database, url: 'postgres://app:s3cret-pw@127.0.0.1:5499/appdb' } };
+    const error = await checkDependencies(config).then(() => null, (e: Error & { startup?: boolean }) => e);
+    expect(error?.startup).toBe(true);
+    expect(error?.message).toMatch(/^PostgreSQL is unreachable at postgres:\/\/app:\*\*\*@127\.0\.0\.1:5499\/appdb/);
+    expect(error?.message).not.toContain('s3cret-pw');
+    expect(error?.message).not.toContain('\n');
+  });
+
+  it('names Redis and where it was looked for', async () => {
+    const config = { ...base, redis: { url: 'redis://:hunter2@127.0.0.1:6390/0' } };
+    const error = await checkDependencies(config).then(() => null, (e: Error & { startup?: boolean }) => e);
+    expect(error?.startup).toBe(true);
+    expect(error?.message).toMatch(/^Redis is unreachable at redis:\/\/:\*\*\*@127\.0\.0\.1:6390\/0/);
+    expect(error?.message).not.toContain('hunter2');
+  });
+});
