@@ -7,8 +7,7 @@ import { isPrefixedV7 } from '../common/ids.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { RunEventsService } from './run-events.service.js';
 import { RunFile } from './run-file.entity.js';
-import type { RunLogEntry, RunLogInput } from './run-log.presenter.js';
-import { presentLogRow, type LogRow } from './run-logs.service.js';
+import { presentLogRow, type LogRow, type RunLogEntry, type RunLogInput } from './run-log.presenter.js';
 import { Run, type RunStatus } from './run.entity.js';
 import { presentRun } from './run.presenter.js';
 

@@ -31,3 +31,25 @@ export const presentRunLog = (log: Pick<RunLog, 'id' | 'type' | 'event' | 'level
   data: log.data ?? {},
   createdAt: log.createdAt.toISOString(),
 });
+
+/** A raw `run_logs` row, snake_case as SQL returns it. */
+export interface LogRow {
+  id: string;
+  type: RunLog['type'];
+  event: string;
+  level: RunLog['level'];
+  message: string;
+  data: unknown;
+  created_at: Date;
+}
+
+export const presentLogRow = (row: LogRow): RunLogEntry =>
+  presentRunLog({
+    id: row.id,
+    type: row.type,
+    event: row.event,
+    level: row.level,
+    message: row.message,
+    data: row.data as RunLog['data'],
+    createdAt: row.created_at,
+  });

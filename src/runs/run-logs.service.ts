@@ -4,8 +4,9 @@ import type { DataSource } from 'typeorm';
 import type { ListEnvelope } from '../common/http/pagination.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { RunEventsService } from './run-events.service.js';
-import type { RunLog } from './run-log.entity.js';
-import { presentRunLog, type RunLogEntry, type RunLogInput } from './run-log.presenter.js';
+import type { OrgPrincipal } from '../auth/principal.js';
+import { RunLifecycleService } from './run-lifecycle.service.js';
+import { presentLogRow, type LogRow, type RunLogEntry, type RunLogInput } from './run-log.presenter.js';
 
 export const MAX_LOGS_PAGE = 1000;
 
@@ -13,16 +14,6 @@ export interface LogsQuery {
   /** Entries with an id above this one. */
   since: number;
   limit: number;
-}
-
-interface LogRow {
-  id: string;
-  type: RunLog['type'];
-  event: string;
-  level: RunLog['level'];
-  message: string;
-  data: unknown;
-  created_at: Date;
 }
 
 const single = (value: unknown, param: string): string | undefined => {
@@ -53,7 +44,14 @@ export class RunLogsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly events: RunEventsService,
+    private readonly lifecycle: RunLifecycleService,
   ) {}
+
+  /** `GET /api/runs/{runId}/logs` for this caller (404 `run_not_found` as for every run route). */
+  async listForCaller(caller: OrgPrincipal, runId: string, query: Record<string, unknown>): Promise<ListEnvelope<RunLogEntry>> {
+    const page = parseLogsQuery(query);
+    return this.list(await this.lifecycle.findForCaller(caller, runId), page);
+  }
 
   /**
    * Appends an entry. With `whileRunning`, the entry is written only while the run is still
@@ -89,18 +87,3 @@ export class RunLogsService {
     return { object: 'list', data, hasMore, nextCursor: hasMore ? String(data.at(-1)!.id) : null };
   }
 }
-
-/** A raw `run_logs` row (snake_case, as SQL returns it) on the wire. */
-export function presentLogRow(row: LogRow): RunLogEntry {
-  return presentRunLog({
-    id: row.id,
-    type: row.type,
-    event: row.event,
-    level: row.level,
-    message: row.message,
-    data: row.data as RunLog['data'],
-    createdAt: row.created_at,
-  });
-}
-
-export type { LogRow };

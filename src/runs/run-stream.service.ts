@@ -8,6 +8,7 @@ import type { RunLogEntry } from './run-log.presenter.js';
 import { MAX_LOGS_PAGE, RunLogsService } from './run-logs.service.js';
 import { TERMINAL_STATUSES, type Run, type RunStatus } from './run.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
+import { RunsService } from './runs.service.js';
 
 export const MAX_WAIT_SECONDS = 55;
 /** SSE comment lines that keep proxies from closing an idle stream. */
@@ -48,6 +49,7 @@ export class RunStreamService {
     private readonly lifecycle: RunLifecycleService,
     private readonly logs: RunLogsService,
     private readonly events: RunEventsService,
+    private readonly runs: RunsService,
   ) {}
 
   /**
@@ -56,8 +58,9 @@ export class RunStreamService {
    */
   async get(caller: OrgPrincipal, runId: string, rawWait: unknown, res: Response): Promise<RunResource> {
     const wait = parseWait(rawWait);
+    if (wait === null) return this.runs.get(caller, runId);
     const found = await this.lifecycle.findForCaller(caller, runId);
-    if (wait === null || isTerminal(found.status)) return this.present(found);
+    if (isTerminal(found.status)) return this.present(found);
 
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
