@@ -92,6 +92,28 @@ describe('agents', () => {
       expect(res.body.manifest).toEqual(manifest);
     });
 
+    it('stores schemas exactly as written (nulls, booleans, $defs, nested arrays)', async () => {
+      const manifest = {
+        input: {
+          schema: {
+            $schema: 'https://json-schema.org/draft/2020-12/schema',
+            type: 'object',
+            $defs: { level: { enum: ['low', 'high', null] } },
+            properties: {
+              level: { $ref: '#/$defs/level' },
+              pair: { type: 'array', prefixItems: [{ type: 'integer' }, true], items: false },
+              note: { type: ['string', 'null'], default: null, const: null },
+              when: { type: 'string', format: 'date-time', examples: ['2026-01-01T00:00:00Z'] },
+            },
+            additionalProperties: false,
+          },
+        },
+        output: { schema: true },
+      };
+      const agent = await createAgent(t, org, { manifest });
+      expect((await as(org).get(agent.path)).body.manifest).toEqual(manifest);
+    });
+
     it.each<[string, unknown, string]>([
       ['an unknown top-level key', { ...DEFAULT_TEST_MANIFEST, tools: [] }, 'manifest.tools'],
       ['an invalid input schema', { input: { schema: { type: 'object', properties: { a: { type: 'strin' } } } } }, 'manifest.input.schema.properties.a.type'],
