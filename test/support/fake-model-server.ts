@@ -1,10 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A promise the test settles by hand (see `release` in FakeReply). */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
 /** What the fake answers to one request. */
 export type FakeReply =
   /** A chat completion whose message content is `text` (or `JSON.stringify(json)`). */
-  | { text?: string; json?: unknown; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
+  | {
+      text?: string;
+      json?: unknown;
+      usage?: { prompt_tokens: number; completion_tokens: number };
+      delayMs?: number;
+      /** Answer only once this settles (lets a test hold a run `running` as long as it needs). */
+      release?: Promise<unknown>;
+    }
   /** An error answer in OpenAI's error shape. */
   | { status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
   /** Never answers (until the client gives up or the server closes). */
@@ -151,6 +165,7 @@ export class FakeModelServer {
     const reply = typeof script === 'function' ? script(recorded, index) : script;
     if ('hang' in reply) return;
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if ('release' in reply && reply.release) await reply.release.catch(() => undefined);
     if (res.destroyed) return;
     if ('status' in reply) {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });

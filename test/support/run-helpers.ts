@@ -122,8 +122,10 @@ export interface SseStream {
   close: () => void;
 }
 
-export function openEventStream(t: TestApp, path: string, headers: Record<string, string>): Promise<SseStream> {
+export async function openEventStream(t: TestApp, path: string, headers: Record<string, string>): Promise<SseStream> {
   const server = t.app.getHttpServer();
+  // Test apps are not listening (supertest binds per request): bind once on loopback.
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {

@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from './support/app.js';
+import { addMember, createOrg, expectProblem, type TestOrg } from './support/factories.js';
+import { FakeModelServer, gate } from './support/fake-model-server.js';
+import {
+  createAgent,
+  createFakeModel,
+  getRun,
+  keyCaller,
+  openEventStream,
+  pollRun,
+  runLogs,
+  startRun,
+  type RunCaller,
+} from './support/run-helpers.js';
+
+describe('run logs, the event stream and ?wait', () => {
+  let t: TestApp;
+  let fake: FakeModelServer;
+  let org: TestOrg;
+  let caller: RunCaller;
+  let agent: { path: string };
+
+  beforeAll(async () => {
+    fake = await FakeModelServer.start();
+    t = await startApp({ MODEL_RETRY_BASE_DELAY_MS: '20' });
+    org = await createOrg(t);
+    caller = await keyCaller(t, org);
+    const model = await createFakeModel(t, org, fake);
+    agent = await createAgent(t, org, { modelName: model.name });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+  beforeEach(() => {
+    fake.reset();
+  });
+
+  describe('GET /api/runs/{runId}/logs', () => {
+    it('pages with since and limit, oldest first, hasMore and nextCursor = the next since', async () => {
+      fake.enqueue({ status: 500 }, { status: 500 }).reply({ text: 'ok' });
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      const all = await runLogs(t, caller, run.id);
+      expect(all).toHaveLength(7);
+
+      const first = await t.request().get(`/api/runs/${run.id}/logs?limit=3`).set(caller.headers);
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ object: 'list', hasMore: true, nextCursor: String(all[2].id) });
+      expect(first.body.data).toEqual(all.slice(0, 3));
+
+      const second = await t.request().get(`/api/runs/${run.id}/logs?since=${first.body.nextCursor}&limit=3`).set(caller.headers);
+      expect(second.body.data).toEqual(all.slice(3, 6));
+      expect(second.body.hasMore).toBe(true);
+
+      const last = await t.request().get(`/api/runs/${run.id}/logs?since=${second.body.nextCursor}&limit=3`).set(caller.headers);
+      expect(last.body).toMatchObject({ hasMore: false, nextCursor: null });
+      expect(last.body.data).toEqual(all.slice(6));
+
+      const after = await t.request().get(`/api/runs/${run.id}/logs?since=${all.at(-1)!.id}`).set(caller.headers);
+      expect(after.body).toEqual({ object: 'list', data: [], hasMore: false, nextCursor: null });
+
+      for (const entry of all) {
+        expect(Object.keys(entry).sort()).toEqual(['createdAt', 'data', 'event', 'id', 'level', 'message', 'type']);
+        expect(['system', 'progress', 'result']).toContain(entry.type);
+        expect(Number.isNaN(Date.parse(entry.createdAt))).toBe(false);
+      }
+    });
+
+    it('refuses a malformed since or limit with 400 naming the parameter', async () => {
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      for (const [query, param] of [
+        ['since=abc', 'since'],
+        ['since=-1', 'since'],
+        ['since=1.5', 'since'],
+        ['limit=0', 'limit'],
+        ['limit=1001', 'limit'],
+        ['limit=ten', 'limit'],
+        ['limit=1&limit=2', 'limit'],
+      ]) {
+        const res = await t.request().get(`/api/runs/${run.id}/logs?${query}`).set(caller.headers);
+        expect(expectProblem(res, 400, 'invalid_request').param, query).toBe(param);
+      }
+      const max = await t.request().get(`/api/runs/${run.id}/logs?limit=1000&since=0`).set(caller.headers);
+      expect(max.status).toBe(200);
+    });
+  });
+
+  describe('GET /api/runs/{runId}/events', () => {
+    it('streams status, every log entry and done, from start to end, then closes', async () => {
+      const release = gate();
+      fake.reply({ text: 'streamed', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      const stream = await openEventStream(t, `/api/runs/${accepted.id}/events`, caller.headers);
+      expect(stream.status).toBe(200);
+      expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(stream.headers['cache-control']).toContain('no-cache');
+
+      const firstStatus = await stream.waitFor((e) => e.event === 'status');
+      expect(['pending', 'running']).toContain(firstStatus.data.status);
+      expect(firstStatus.data).toMatchObject({ object: 'run', id: accepted.id });
+      // The model call is in flight: the stream has the run running and its progress entry.
+      await stream.waitFor((e) => e.event === 'log' && e.data.event === 'progress');
+      await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
+      release.open();
+      const done = await stream.waitFor((e) => e.event === 'done');
+      await stream.ended;
+
+      expect(done.data).toMatchObject({ id: accepted.id, status: 'success', result: { output: 'streamed' } });
+      const names = stream.events.map((e) => (e.event === 'log' ? `log:${e.data.event}` : e.event === 'status' ? `status:${e.data.status}` : e.event));
+      expect(names.at(-3)).toBe('log:output');
+      expect(names.slice(-2)).toEqual(['status:success', 'done']);
+      // Statuses never go backwards and are not repeated.
+      const statuses = stream.events.filter((e) => e.event === 'status').map((e) => e.data.status);
+      expect(new Set(statuses).size).toBe(statuses.length);
+
+      const logs = stream.events.filter((e) => e.event === 'log');
+      expect(logs.map((e) => e.data)).toEqual(await runLogs(t, caller, accepted.id));
+      expect(logs.map((e) => e.id)).toEqual(logs.map((e) => String(e.data.id)));
+    });
+
+    it('resumes after Last-Event-ID: only later entries, then status and done for a finished run', async () => {
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      const logs = await runLogs(t, caller, run.id);
+      expect(logs.length).toBeGreaterThanOrEqual(3);
+
+      const full = await openEventStream(t, `/api/runs/${run.id}/events`, caller.headers);
+      await full.ended;
+      expect(full.events.map((e) => e.event)).toEqual(['status', ...logs.map(() => 'log'), 'done']);
+      expect(full.events[0].data.status).toBe('success');
+
+      const resumed = await openEventStream(t, `/api/runs/${run.id}/events`, { ...caller.headers, 'Last-Event-ID': String(logs[0].id) });
+      await resumed.ended;
+      expect(resumed.events.map((e) => e.event)).toEqual(['status', ...logs.slice(1).map(() => 'log'), 'done']);
+      expect(resumed.events.filter((e) => e.event === 'log').map((e) => e.data)).toEqual(logs.slice(1));
+    });
+
+    it('resumes a live run after Last-Event-ID without repeating entries', async () => {
+      const release = gate();
+      fake.reply({ text: 'later', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      const first = await openEventStream(t, `/api/runs/${accepted.id}/events`, caller.headers);
+      const progress = await first.waitFor((e) => e.event === 'log' && e.data.event === 'progress');
+      first.close();
+
+      const second = await openEventStream(t, `/api/runs/${accepted.id}/events`, { ...caller.headers, 'Last-Event-ID': progress.id! });
+      expect((await second.waitFor((e) => e.event === 'status')).data.status).toBe('running');
+      release.open();
+      await second.waitFor((e) => e.event === 'done');
+      await second.ended;
+      const logIds = second.events.filter((e) => e.event === 'log').map((e) => Number(e.id));
+      expect(logIds.length).toBeGreaterThan(0);
+      expect(logIds.every((id) => id > Number(progress.id))).toBe(true);
+      expect(second.events.filter((e) => e.event === 'log').map((e) => e.data.event)).toEqual(['output']);
+    });
+
+    it('answers problems before the stream starts as problem+json', async () => {
+      const res = await t.request().get(`/api/runs/run_01900000-0000-7000-8000-000000000000/events`).set(caller.headers);
+      expectProblem(res, 404, 'run_not_found');
+      const malformed = await t.request().get(`/api/runs/nope/events`).set(caller.headers);
+      expectProblem(malformed, 404, 'run_not_found');
+      const anonymous = await t.request().get(`/api/runs/nope/events`);
+      expectProblem(anonymous, 401, 'unauthorized');
+    });
+  });
+
+  describe('GET /api/runs/{runId}?wait=', () => {
+    it('holds until the run is terminal, well before the wait is up', async () => {
+      const release = gate();
+      fake.reply({ text: 'waited', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      const started = Date.now();
+      const pending = getRun(t, caller, accepted.id, '?wait=30').then((res) => res);
+      await fake.waitFor((requests) => requests.length === 1);
+      setTimeout(release.open, 300);
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: accepted.id, status: 'success', result: { output: 'waited' } });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
+    it('answers with the live run when the time is up', async () => {
+      const release = gate();
+      fake.reply({ text: 'late', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      await fake.waitFor((requests) => requests.length === 1);
+      const started = Date.now();
+      const res = await getRun(t, caller, accepted.id, '?wait=1');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('running');
+      release.open();
+      await pollRun(t, caller, accepted.id);
+    });
+
+    it('answers a terminal run at once', async () => {
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      const started = Date.now();
+      const res = await getRun(t, caller, run.id, '?wait=55');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(run);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('refuses any other wait with 400 naming wait', async () => {
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      for (const value of ['0', '56', '-1', '1.5', 'abc', '', '100']) {
+        const res = await getRun(t, caller, run.id, `?wait=${value}`);
+        expect(expectProblem(res, 400, 'invalid_request').param, value).toBe('wait');
+      }
+      const twice = await getRun(t, caller, run.id, '?wait=1&wait=2');
+      expect(expectProblem(twice, 400, 'invalid_request').param).toBe('wait');
+    });
+  });
+
+  describe('tenancy and end-users on every run route added here', () => {
+    it('hides another org’s runs and another end-user’s runs (404 run_not_found); a viewer reads but cannot cancel', async () => {
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      const other = await createOrg(t);
+      const stranger = await keyCaller(t, other);
+
+      const endUser = async (externalId: string) => {
+        const res = await t.request().post('/api/end-users').set(caller.headers).send({ externalId });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.id as string;
+      };
+      const alice = await endUser(`alice-${Date.now()}`);
+      const bob = await endUser(`bob-${Date.now()}`);
+      const aliceRun = await pollRun(t, caller, (await startRun(t, caller, agent, {}, { 'Appstrate-User': alice })).id);
+      const asAlice = { ...caller.headers, 'Appstrate-User': alice };
+      const asBob = { ...caller.headers, 'Appstrate-User': bob };
+
+      const routes = (id: string) => [
+        (h: Record<string, string>) => t.request().get(`/api/runs/${id}?wait=1`).set(h),
+        (h: Record<string, string>) => t.request().get(`/api/runs/${id}/logs`).set(h),
+        (h: Record<string, string>) => t.request().get(`/api/runs/${id}/events`).set(h),
+        (h: Record<string, string>) => t.request().post(`/api/runs/${id}/cancel`).set(h),
+      ];
+      for (const route of routes(run.id)) expectProblem(await route(stranger.headers), 404, 'run_not_found');
+      // With Appstrate-User, another end-user's run (or a run of no end-user) does not exist.
+      for (const route of routes(aliceRun.id)) expectProblem(await route(asBob), 404, 'run_not_found');
+      for (const route of routes(run.id)) expectProblem(await route(asAlice), 404, 'run_not_found');
+      // Alice herself sees hers (the cancel answers 409: it already ended).
+      const [wait, logs, events, cancel] = routes(aliceRun.id);
+      expect((await wait(asAlice)).status).toBe(200);
+      expect((await logs(asAlice)).status).toBe(200);
+      expect((await events(asAlice)).status).toBe(200);
+      expectProblem(await cancel(asAlice), 409, 'run_not_cancellable');
+
+      const viewer = await addMember(t, org, 'viewer');
+      const read = await viewer.agent.get(`/api/runs/${run.id}/logs`).set('X-Org-Id', org.id);
+      expect(read.status).toBe(200);
+      const refused = await viewer.agent.post(`/api/runs/${run.id}/cancel`).set('X-Org-Id', org.id);
+      expect(expectProblem(refused, 403, 'forbidden').detail).toContain('runs:cancel');
+    });
+  });
+});
