@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
 
-function req(overrides: Partial<Request> & { uploads?: UploadsDigestSource } = {}): Request {
+function req(overrides: Record<string, unknown> = {}): Request {
   return {
     method: 'POST',
     originalUrl: '/api/agents/@acme/triage/run',
