@@ -424,3 +424,40 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(await h.countRuns(f.org.id)).toBe(3);
   });
 });
+
+describe('run route idempotency when the queue fails (5xx)', () => {
+  let t: TestApp;
+  let queue: Queue;
+  let h: ReturnType<typeof helpers>;
+
+  beforeAll(async () => {
+    t = await startApp({ RUN_RATE_LIMIT_PER_MINUTE: '100000', PROCESS_ROLE: 'api' });
+    queue = t.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    h = helpers(() => t, () => queue);
+  });
+  afterAll(() => t.close());
+
+  it('releases the key and drops the durable record of the withdrawn run, so a retry creates the run', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    const client = (await queue.getBackend().client) as unknown as { disconnect(): void; connect(): Promise<void> };
+    client.disconnect(); // the queue's own connection: queue.add fails, the command connection still works
+    let failed: supertest.Response;
+    try {
+      failed = await h.run(f, key, { input: { ticket: 'x' } });
+    } finally {
+      await client.connect();
+    }
+    expectProblem(failed, 503, 'service_unavailable');
+    expect(await h.countRuns(f.org.id)).toBe(0);
+    expect(await t.redis.exists(IdempotencyStore.redisKey(scope))).toBe(0);
+    expect(await t.app.get(IdempotencyStore).findRecord(scope)).toBeNull();
+
+    const retry = await h.run(f, key, { input: { ticket: 'x' } });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(await h.countRuns(f.org.id)).toBe(1);
+    expect(await h.countJobs(f.org.id)).toBe(1);
+  });
+});
