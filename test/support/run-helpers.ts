@@ -190,3 +190,45 @@ export async function openEventStream(t: TestApp, path: string, headers: Record<
     req.end();
   });
 }
+
+/** A worker app running in a child process (see worker-child.mjs), for crash and cross-process tests. */
+export interface WorkerProcess {
+  pid: number;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/** Starts a worker child process with these env overrides and waits until it is ready to take jobs. */
+export async function spawnWorkerProcess(overrides: Record<string, string> = {}, readyTimeoutMs = 90_000): Promise<WorkerProcess> {
+  const { fork } = await import('node:child_process');
+  const launcher = new URL('./worker-child.mjs', import.meta.url);
+  const child = fork(launcher, [], {
+    env: { ...process.env, WORKER_ENV_OVERRIDES: JSON.stringify(overrides) },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker process not ready after ${readyTimeoutMs} ms: ${stderr}`)), readyTimeoutMs);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`worker process exited (${code ?? signal}) before it was ready: ${stderr}`));
+    });
+  });
+  return {
+    pid: child.pid!,
+    exited,
+    kill: async (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
