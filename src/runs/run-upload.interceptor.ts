@@ -166,6 +166,9 @@ export class RunUploadInterceptor implements NestInterceptor {
       req.on('close', () => {
         if (!req.complete) {
           fail(new ProblemException('invalid_request', 'The request body ended early.'));
+          // Ends the part being received with an error, so its staged bytes are removed.
+          req.unpipe(parser);
+          parser.destroy(new Error('request aborted'));
           void finish();
         }
       });

@@ -66,6 +66,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     for (const operation of Object.values(item) as Array<{ responses?: Record<string, unknown>; security?: unknown[] }>) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
       const isPublic = !operation.security || operation.security.length === 0;
+      // `@ApiExtension('x-request-body', …)`: a request body whose schema differs per content
+      // type (the run endpoint's JSON and multipart), which @ApiBody cannot express.
+      const custom = operation as { 'x-request-body'?: unknown; requestBody?: unknown };
+      if (custom['x-request-body']) {
+        custom.requestBody = custom['x-request-body'];
+        delete custom['x-request-body'];
+      }
       for (const [status, response] of Object.entries(isPublic ? { '500': COMMON_ERRORS['500'] } : COMMON_ERRORS)) {
         operation.responses![status] ??= response;
       }
