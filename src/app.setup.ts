@@ -1,10 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { toNodeHandler } from 'better-auth/node';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
-import type { BetterAuth } from './auth/better-auth.js';
+import { betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
 import { requestContextMiddleware } from './common/context/request-context.js';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
@@ -36,7 +35,7 @@ export function configureApp(app: INestApplication, logger: Logger): INestApplic
   express.disable('x-powered-by');
   app.use(requestContextMiddleware);
   app.use(accessLog(logger));
-  express.all('/api/auth/{*any}', toNodeHandler(auth));
+  express.all('/api/auth/{*any}', betterAuthHandler(auth));
   app.use(jsonBodyMiddleware(config.http.maxJsonBodyBytes));
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });
   setupOpenApi(app);

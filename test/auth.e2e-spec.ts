@@ -335,6 +335,24 @@ describe('authentication and organization context', () => {
       }
     });
 
+    it('answers unknown paths under /api/auth with the API’s 404, and wrong methods on Better Auth routes with 405', async () => {
+      for (const path of ['/api/auth/nope', '/api/auth/sign-in/nope', '/api/auth/']) {
+        expectProblem(await t.request().get(path), 404, 'not_found');
+        expectProblem(await t.request().post(path).send({}), 404, 'not_found');
+      }
+      const wrong = await t.request().get('/api/auth/sign-in/email');
+      expectProblem(wrong, 405, 'method_not_allowed');
+      expect(wrong.headers.allow).toBe('POST');
+    });
+
+    it('answers a wrong method on /health and /ready 405 with Allow: GET, HEAD', async () => {
+      for (const path of ['/health', '/ready']) {
+        const res = await t.request().post(path).send({});
+        expectProblem(res, 405, 'method_not_allowed');
+        expect(res.headers.allow).toBe('GET, HEAD');
+      }
+    });
+
     it('answers a wrong method 405 with Allow, whatever the credentials', async () => {
       const cases: Array<[string, string, string]> = [
         ['put', '/api/api-keys', 'GET, HEAD, POST'],

@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import type { Application } from 'express';
 import { match, type MatchFunction } from 'path-to-regexp';
 
@@ -26,6 +27,9 @@ export class RouteTable {
     const stack = (this.app as unknown as { router?: { stack: RouterLayer[] } }).router?.stack ?? [];
     this.entries = stack
       .filter((layer) => layer.route && typeof layer.route.path === 'string')
+      // A route accepting every method is a catch-all (Nest's not-found handler on excluded
+      // paths like /health, the Better Auth mount), not an endpoint that defines what is allowed.
+      .filter((layer) => !METHODS.every((m) => layer.route!.methods[m.toLowerCase()]))
       .map((layer) => {
         const route = layer.route!;
         const methods = Object.keys(route.methods)

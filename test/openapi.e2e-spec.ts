@@ -1,0 +1,107 @@
+import { METHODS } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from './support/app.js';
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+  security?: Array<Record<string, unknown>>;
+  parameters?: Array<{ name: string; in: string }>;
+}
+
+/** Every route the Express app serves, as `METHOD /openapi/{path}` (catch-alls and the docs UI aside). */
+function servedRoutes(t: TestApp): string[] {
+  const stack = (t.app.getHttpAdapter().getInstance() as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router.stack;
+  const routes: string[] = [];
+  for (const { route } of stack) {
+    if (!route || typeof route.path !== 'string') continue;
+    if (METHODS.every((m) => route.methods[m.toLowerCase()])) continue; // catch-all (not-found handlers, Better Auth mount)
+    if (route.path.startsWith('/api/docs') || route.path.startsWith('/api/openapi.')) continue;
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    for (const method of Object.keys(route.methods)) if (method !== '_all') routes.push(`${method.toUpperCase()} ${path}`);
+  }
+  return routes;
+}
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, any>> };
+
+  beforeAll(async () => {
+    t = await startApp();
+    const res = await t.request().get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    doc = res.body;
+  });
+  afterAll(() => t.close());
+
+  const operation = (route: string): Operation | undefined => {
+    const [method, path] = route.split(' ');
+    return doc.paths[path!]?.[method!.toLowerCase()];
+  };
+
+  it('is OpenAPI 3.1 with the cookie and bearer security schemes', () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    const schemes = doc.components.securitySchemes;
+    expect(schemes.session).toEqual(expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' }));
+    expect(schemes.apiKey).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+  });
+
+  it('documents the four Better Auth routes', () => {
+    for (const route of ['POST /api/auth/sign-up/email', 'POST /api/auth/sign-in/email', 'POST /api/auth/sign-out', 'GET /api/auth/get-session']) {
+      expect(operation(route), route).toBeDefined();
+    }
+  });
+
+  it('documents every route the app serves', () => {
+    const routes = servedRoutes(t);
+    expect(routes).toEqual(expect.arrayContaining(['POST /api/orgs', 'GET /api/end-users/{id}', 'DELETE /api/models/{id}', 'GET /health', 'GET /ready']));
+    const missing = routes.filter((route) => !operation(route));
+    expect(missing).toEqual([]);
+  });
+
+  it('documents error responses as problem+json on every route, with Request-Id on every response', () => {
+    for (const route of servedRoutes(t)) {
+      const op = operation(route)!;
+      const errors = Object.entries(op.responses).filter(([status]) => Number(status) >= 400);
+      expect(errors.length, route).toBeGreaterThan(0);
+      for (const [status, response] of errors) {
+        expect(response.content?.['application/problem+json'], `${route} ${status}`).toBeDefined();
+      }
+      for (const [status, response] of Object.entries(op.responses)) {
+        expect(response.headers?.['Request-Id'], `${route} ${status}`).toBeDefined();
+      }
+      const authenticated = (op.security ?? []).length > 0;
+      if (authenticated) {
+        for (const status of ['400', '401', '403', '404']) expect(op.responses[status], `${route} ${status}`).toBeDefined();
+        const headers = (op.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+        expect(headers, route).toContain('Appstrate-Version');
+      }
+    }
+  });
+
+  it('documents how each authenticated route is reached: session only or session and key', () => {
+    const security = (route: string) => (operation(route)!.security ?? []).flatMap((s) => Object.keys(s)).sort();
+    expect(security('POST /api/api-keys')).toEqual(['session']);
+    expect(security('POST /api/orgs')).toEqual(['session']);
+    expect(security('POST /api/end-users')).toEqual(['apiKey', 'session']);
+    expect(security('GET /health')).toEqual([]);
+  });
+
+  it('describes the problem shape once, with the closed list of codes', () => {
+    const problem = doc.components.schemas.Problem;
+    expect(problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId']));
+    expect(problem.properties.code.enum).toEqual(expect.arrayContaining(['validation_failed', 'unsupported_api_version', 'invalid_end_user', 'service_unavailable']));
+  });
+
+  it('never documents a model API key as readable', () => {
+    const model = doc.components.schemas.ModelDto;
+    expect(model.properties.apiKey).toBeUndefined();
+    expect(doc.components.schemas.CreateModelDto.properties.apiKey).toBeDefined();
+  });
+
+  it('serves Swagger UI at /api/docs', async () => {
+    const res = await t.request().get('/api/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+  });
+});
