@@ -519,6 +519,31 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
     });
   });
 
+  describe('OpenAPI', () => {
+    it('documents both request bodies, every header, ?version=, both success shapes and the error answers', async () => {
+      const doc = (await t.request().get('/api/openapi.json')).body;
+      const op = doc.paths['/api/agents/{scope}/{name}/run'].post;
+      expect(Object.keys(op.requestBody.content).sort()).toEqual(['application/json', 'multipart/form-data']);
+      expect(op.requestBody.content['multipart/form-data'].schema.additionalProperties).toMatchObject({ format: 'binary' });
+      const params = op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`);
+      expect(params).toEqual(
+        expect.arrayContaining(['path:scope', 'path:name', 'query:version', 'header:X-Org-Id', 'header:Appstrate-User', 'header:Appstrate-Version', 'header:Idempotency-Key']),
+      );
+      expect(op.responses['200'].content['application/json'].schema.$ref).toMatch(/RunCreatedLegacyDto$/);
+      expect(op.responses['201'].content['application/json'].schema.$ref).toMatch(/RunDto$/);
+      expect(Object.keys(op.responses['201'].headers)).toEqual(expect.arrayContaining(['Location', 'RateLimit', 'RateLimit-Policy', 'Request-Id', 'Appstrate-Version']));
+      for (const status of ['400', '401', '403', '404', '409', '413', '415', '422', '429', '503']) {
+        const examples = op.responses[status].content['application/problem+json'].examples;
+        expect(Object.keys(examples).length, status).toBeGreaterThan(0);
+      }
+      const codes = (status: string) =>
+        Object.values(op.responses[status].content['application/problem+json'].examples).map((e) => (e as { value: { code: string } }).value.code);
+      expect(codes('404')).toEqual(expect.arrayContaining(['agent_not_found', 'agent_version_not_found', 'not_found']));
+      expect(codes('429')).toEqual(expect.arrayContaining(['rate_limited', 'org_run_concurrency_exceeded']));
+      expect(codes('400')).toEqual(expect.arrayContaining(['invalid_request', 'validation_failed', 'model_not_configured', 'invalid_idempotency_key']));
+    });
+  });
+
   describe('when the queue cannot be reached', () => {
     it('answers 503 service_unavailable and leaves no pending run, file or job', async () => {
       const app = await startApp({ PROCESS_ROLE: 'api', FILE_STORAGE_DIR: tempStorageDir() });
