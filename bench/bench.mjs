@@ -39,7 +39,8 @@ const SERVER_PID = env.SERVER_PID ? Number(env.SERVER_PID) : undefined;
 async function call(method, path, { body, headers = {}, expect = [200, 201] } = {}) {
   const res = await fetch(`${TARGET_URL}${path}`, {
     method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    // Better Auth refuses cookie-bearing writes without an Origin; the service's own URL is trusted.
+    headers: { origin: TARGET_URL, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
