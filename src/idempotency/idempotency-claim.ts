@@ -29,6 +29,8 @@ export class IdempotentReplayError extends Error {
 export class IdempotencyClaim {
   /** The run whose transaction made the record durable, once `recordWithin` succeeded. */
   persistedRunId: string | null = null;
+  /** The response `recordWithin` made durable (reused for Redis, so both copies are the same). */
+  persistedResponse: StoredResponse | null = null;
 
   constructor(
     readonly scope: IdempotencyScope,
@@ -48,8 +50,10 @@ export class IdempotencyClaim {
    * transaction back and propagate.
    */
   async recordWithin(manager: EntityManager, runId: string, response: HttpResponse): Promise<void> {
-    const inserted = await this.store.saveRecord(this.scope, this.fingerprint, this.shape(response), runId, manager);
+    const stored = this.shape(response);
+    const inserted = await this.store.saveRecord(this.scope, this.fingerprint, stored, runId, manager);
     if (!inserted) throw new IdempotentReplayError(await this.store.findRecord(this.scope, manager));
     this.persistedRunId = runId;
+    this.persistedResponse = stored;
   }
 }

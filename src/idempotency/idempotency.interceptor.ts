@@ -96,18 +96,22 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /** The handler answered: keep the response as it will be sent (or release the key). */
   private async onResult(claim: IdempotencyClaim, res: Response, body: unknown): Promise<unknown> {
-    const response: StoredResponse = {
-      status: res.statusCode,
-      body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
-      headers: replayedHeaders(res.getHeaders()),
-    };
-    if (!isKept(response.status)) {
+    if (!isKept(res.statusCode)) {
       await this.release(claim);
       return body;
     }
-    // A run creation made its record durable in its own transaction; anything else is kept here.
-    if (!claim.persistedRunId && (await this.persist(claim, response))) {
-      this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
+    // A run creation made its record durable in its own transaction (the same response, shaped
+    // by the same version transform); anything else is kept here.
+    let response = claim.persistedResponse;
+    if (!response || response.status !== res.statusCode) {
+      response = {
+        status: res.statusCode,
+        body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
+        headers: replayedHeaders(res.getHeaders()),
+      };
+      if (!claim.persistedRunId && (await this.persist(claim, response))) {
+        this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
+      }
     }
     await this.complete(claim, response);
     return body;
