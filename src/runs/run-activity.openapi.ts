@@ -22,8 +22,8 @@ export class RunLogEntryDto {
   })
   event: string;
   @ApiProperty({ enum: ['debug', 'info', 'warn', 'error'] }) level: string;
-  @ApiProperty({ example: 'Calling model gpt-4o-mini (attempt 1 of 3).' }) message: string;
-  @ApiPropertyOptional({ description: 'Details; for `result/output`, the run’s output itself.', example: { attempt: 1, model: 'gpt-4o-mini' } })
+  @ApiProperty({ example: 'Calling the model (attempt 1 of 3).' }) message: string;
+  @ApiPropertyOptional({ description: 'Details; for `result/output`, the run’s output itself.', example: { attempt: 1 } })
   data: unknown;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
@@ -93,7 +93,7 @@ data: {"object":"run","id":"run_…","status":"running",…}
 
 id: 7
 event: log
-data: {"id":7,"type":"progress","event":"progress","level":"info","message":"Calling model gpt-4o-mini (attempt 1 of 3).",…}
+data: {"id":7,"type":"progress","event":"progress","level":"info","message":"Calling the model (attempt 1 of 3).",…}
 
 id: 8
 event: log

@@ -6,7 +6,7 @@ import { createRedis, InjectRedis } from '../redis/redis.module.js';
 import type { RunLogEntry } from './run-log.presenter.js';
 import type { RunResource } from './run.presenter.js';
 
-/** What is fanned out about a run: its new state, or a new log entry. */
+/** What is fanned out about a run: its new state, or a new log entry (a message carries one or more, in order). */
 export type RunEvent = { type: 'status'; run: RunResource } | { type: 'log'; log: RunLogEntry };
 
 type Listener = (message: string) => void;
@@ -35,19 +35,23 @@ export class RunEventsService implements OnApplicationShutdown {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  /** Best effort: a lost event only delays readers until their next re-read. */
-  async publish(runId: string, event: RunEvent): Promise<void> {
-    await this.redis.publish(runChannel(runId), JSON.stringify(event)).catch((err: Error) => {
+  /**
+   * Best effort, and not awaited by writers: one connection sends commands in order, so events
+   * still arrive in the order they were published; a lost event only delays readers until
+   * their next re-read.
+   */
+  publish(runId: string, events: RunEvent[]): void {
+    this.redis.publish(runChannel(runId), JSON.stringify(events)).catch((err: Error) => {
       this.logger.warn({ msg: 'run event not published', runId, err: err.message });
     });
   }
 
   /**
-   * Calls `listener` with every event of the run until the returned function is called.
-   * Resolves once Redis has confirmed the subscription: events published after that are seen.
+   * Calls `listener` with every event of the run, in order, until the returned function is
+   * called. Resolves once Redis has confirmed the subscription: events published after that are seen.
    */
   subscribe(runId: string, listener: (event: RunEvent) => void): Promise<() => void> {
-    return this.listen(runChannel(runId), (message) => listener(JSON.parse(message) as RunEvent));
+    return this.listen(runChannel(runId), (message) => (JSON.parse(message) as RunEvent[]).forEach(listener));
   }
 
   /** Asks whichever worker holds the run to abort it. */

@@ -27,15 +27,20 @@ export interface RunOutcome {
 export const CANCELLED: RunOutcome = { status: 'cancelled', error: 'Run cancelled', errorCode: 'cancelled' };
 const CANCELLED_LOG: RunLogInput = { type: 'system', event: 'run_cancelled', level: 'warn', message: 'Run cancelled.', data: { errorCode: 'cancelled' } };
 
-/** The log entry written in the same statement as a transition (prefixed columns of the CTE). */
+/**
+ * The log entries written by the same statement as a transition, in the given order (ids
+ * ascend in insertion order), returned as one JSON array.
+ */
 const LOG_CTE = `log AS (
     INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
-    SELECT id, org_id, $LT, $LE, $LL, $LM, $LD::jsonb FROM upd
+    SELECT upd.id, upd.org_id, l.e->>'type', l.e->>'event', l.e->>'level', l.e->>'message', l.e->'data'
+    FROM upd, jsonb_array_elements($LOGS::jsonb) WITH ORDINALITY AS l(e, ord)
+    ORDER BY l.ord
     RETURNING id, type, event, level, message, data, created_at
   )
-  SELECT upd.*, log.id AS "log$id", log.type AS "log$type", log.event AS "log$event", log.level AS "log$level",
-         log.message AS "log$message", log.data AS "log$data", log.created_at AS "log$created_at"
-  FROM upd JOIN log ON true`;
+  SELECT upd.*, (SELECT jsonb_agg(jsonb_build_object('id', log.id, 'type', log.type, 'event', log.event, 'level', log.level,
+                   'message', log.message, 'data', log.data, 'created_at', log.created_at) ORDER BY log.id) FROM log) AS "log$entries"
+  FROM upd`;
 
 /**
  * The run state machine in PostgreSQL: `pending → running → success | failed | timeout | cancelled`.
@@ -56,16 +61,19 @@ export class RunLifecycleService {
     this.columns = db.getMetadata(Run).columns.map((c) => [c.propertyName, c.databaseName]);
   }
 
-  /** `pending → running`. Null when the run is not pending any more (cancelled, or already taken). */
-  async start(runId: string, log: RunLogInput): Promise<{ run: Run; files: RunFile[] } | null> {
+  /**
+   * `pending → running`, writing `logs` with it. Null when the run is not pending any more
+   * (cancelled, or already taken).
+   */
+  async start(runId: string, logs: RunLogInput[]): Promise<{ run: Run; files: RunFile[] } | null> {
     const rows = await this.transition(
       `UPDATE runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'pending' RETURNING *`,
       [runId],
-      log,
+      logs,
     );
     if (!rows) return null;
     const files = await this.filesOf(rows.run);
-    await this.announce(rows.run, files, rows.log);
+    this.announce(rows.run, files, rows.logs);
     return { run: rows.run, files };
   }
 
@@ -106,11 +114,11 @@ export class RunLifecycleService {
        WHERE id = $1 AND status IN ('pending', 'running') ${options.orgId ? 'AND org_id = $11' : ''}
        RETURNING *`,
       values,
-      log,
+      [log],
     );
     if (!rows) return null;
     const files = options.files ?? (await this.filesOf(rows.run));
-    await this.announce(rows.run, files, rows.log);
+    this.announce(rows.run, files, rows.logs);
     return { run: rows.run, files };
   }
 
@@ -143,42 +151,26 @@ export class RunLifecycleService {
   }
 
   /** Publishes the run's current state (e.g. when a worker resumes a run that stayed `running`). */
-  async publishStatus(run: Run, files: RunFile[]): Promise<void> {
-    await this.events.publish(run.id, { type: 'status', run: presentRun(run, files) });
+  publishStatus(run: Run, files: RunFile[]): void {
+    this.events.publish(run.id, [{ type: 'status', run: presentRun(run, files) }]);
   }
 
-  private async announce(run: Run, files: RunFile[], log: RunLogEntry): Promise<void> {
-    await this.events.publish(run.id, { type: 'log', log });
-    await this.publishStatus(run, files);
+  /** The transition's entries, then the new status, as one message (one Redis round trip). */
+  private announce(run: Run, files: RunFile[], logs: RunLogEntry[]): void {
+    this.events.publish(run.id, [...logs.map((log) => ({ type: 'log' as const, log })), { type: 'status', run: presentRun(run, files) }]);
   }
 
-  /** Runs `UPDATE … RETURNING *` as the `upd` CTE with the log insert; null when no row matched. */
-  private async transition(update: string, values: unknown[], log: RunLogInput): Promise<{ run: Run; log: RunLogEntry } | null> {
-    const base = values.length;
-    const placeholders: Record<string, string> = { $LT: `$${base + 1}`, $LE: `$${base + 2}`, $LL: `$${base + 3}`, $LM: `$${base + 4}`, $LD: `$${base + 5}` };
-    const sql = `WITH upd AS (${update}), ${LOG_CTE.replace(/\$L[TELMD]/g, (m) => placeholders[m])}`;
-    const rows: Array<Record<string, unknown>> = await this.db.query(sql, [
-      ...values,
-      log.type,
-      log.event,
-      log.level,
-      log.message,
-      JSON.stringify(log.data ?? {}),
-    ]);
+  /** Runs `UPDATE … RETURNING *` as the `upd` CTE with the log inserts; null when no row matched. */
+  private async transition(update: string, values: unknown[], logs: RunLogInput[]): Promise<{ run: Run; logs: RunLogEntry[] } | null> {
+    const sql = `WITH upd AS (${update}), ${LOG_CTE.replace('$LOGS', `$${values.length + 1}`)}`;
+    const entries = logs.map((l) => ({ type: l.type, event: l.event, level: l.level, message: l.message, data: l.data ?? {} }));
+    const rows: Array<Record<string, unknown>> = await this.db.query(sql, [...values, JSON.stringify(entries)]);
     if (rows.length === 0) return null;
     const row = rows[0];
     const run = this.db.getRepository(Run).create();
     for (const [property, column] of this.columns) (run as unknown as Record<string, unknown>)[property] = row[column];
-    const entry = presentLogRow({
-      id: row['log$id'] as string,
-      type: row['log$type'] as LogRow['type'],
-      event: row['log$event'] as string,
-      level: row['log$level'] as LogRow['level'],
-      message: row['log$message'] as string,
-      data: row['log$data'],
-      created_at: row['log$created_at'] as Date,
-    });
-    return { run, log: entry };
+    const written = (row['log$entries'] as Array<Omit<LogRow, 'created_at'> & { created_at: string }> | null) ?? [];
+    return { run, logs: written.map((entry) => presentLogRow({ ...entry, id: String(entry.id), created_at: new Date(entry.created_at) })) };
   }
 }
 

@@ -71,7 +71,7 @@ export class RunLogsService {
     );
     if (rows.length === 0) return null;
     const log = presentLogRow(rows[0]);
-    await this.events.publish(run.id, { type: 'log', log });
+    this.events.publish(run.id, [{ type: 'log', log }]);
     return log;
   }
 

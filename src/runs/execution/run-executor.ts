@@ -19,6 +19,22 @@ import { buildMessages, parseJsonAnswer, schemaName } from './prompt-builder.js'
 export const MAX_ATTEMPTS = 3;
 /** Longest wait a provider's Retry-After may impose between two attempts. */
 const MAX_RETRY_AFTER_MS = 10_000;
+/**
+ * How long a model configuration read for one run is reused for the next: saves a query per
+ * run under load. A model deleted meanwhile may still serve runs for this long.
+ */
+const ENDPOINT_CACHE_MS = 5_000;
+const ENDPOINT_CACHE_LIMIT = 1_000;
+
+const STARTED_LOG: RunLogInput = { type: 'system', event: 'run_started', level: 'info', message: 'Run started.' };
+/** One per model call; the model string is on the run. */
+const attemptLog = (attempt: number): RunLogInput => ({
+  type: 'progress',
+  event: 'progress',
+  level: 'info',
+  message: `Calling the model (attempt ${attempt} of ${MAX_ATTEMPTS}).`,
+  data: { attempt },
+});
 
 /** Why an execution was interrupted from outside the model call. */
 class Interruption extends Error {
@@ -44,6 +60,7 @@ const addUsage = (a: Usage, b: Usage): Usage => ({ inputTokens: a.inputTokens + 
 export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(RunExecutor.name);
   private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  private readonly endpoints = new Map<string, { endpoint: ModelEndpoint; expires: number }>();
   private stopListening: (() => void) | null = null;
 
   constructor(
@@ -82,7 +99,7 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
     try {
       const claimed = await this.claim(runId, resumed);
       if (!claimed) return 'skipped';
-      return await this.run(claimed.run, claimed.files, controller);
+      return await this.run(claimed.run, claimed.files, claimed.firstAttemptLogged, controller);
     } finally {
       this.inFlight.delete(runId);
       settle();
@@ -107,9 +124,10 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
-  private async claim(runId: string, resumed: boolean): Promise<{ run: Run; files: RunFile[] } | null> {
-    const started = await this.lifecycle.start(runId, { type: 'system', event: 'run_started', level: 'info', message: 'Run started.' });
-    if (started) return started;
+  private async claim(runId: string, resumed: boolean): Promise<{ run: Run; files: RunFile[]; firstAttemptLogged: boolean } | null> {
+    // The claim writes the entry of the first model call too: one statement instead of two on the hot path.
+    const started = await this.lifecycle.start(runId, [STARTED_LOG, attemptLog(1)]);
+    if (started) return { ...started, firstAttemptLogged: true };
     const run = await this.lifecycle.find(runId);
     if (!run || run.status !== 'running' || !resumed) return null;
     const files = await this.lifecycle.filesOf(run);
@@ -119,18 +137,18 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
       level: 'warn',
       message: 'The worker executing this run was lost; running it again.',
     });
-    await this.lifecycle.publishStatus(run, files);
-    return { run, files };
+    this.lifecycle.publishStatus(run, files);
+    return { run, files, firstAttemptLogged: false };
   }
 
-  private async run(run: Run, files: RunFile[], controller: AbortController): Promise<ExecutionResult> {
+  private async run(run: Run, files: RunFile[], firstAttemptLogged: boolean, controller: AbortController): Promise<ExecutionResult> {
     const timeoutSeconds = run.manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     const timer = setTimeout(() => controller.abort(new Interruption('timeout')), timeoutSeconds * 1000);
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let endpoint: ModelEndpoint | null = null;
     try {
       endpoint = await this.endpoint(run);
-      const outcome = await this.attempt(run, files, endpoint, usage, controller.signal);
+      const outcome = await this.attempt(run, files, endpoint, usage, firstAttemptLogged, controller.signal);
       await this.finish(run, files, { ...outcome, usage, cost: cost(endpoint, usage) });
       return 'finished';
     } catch (err) {
@@ -156,7 +174,14 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Calls the model (up to MAX_ATTEMPTS times for transient failures) and checks the answer. */
-  private async attempt(run: Run, files: RunFile[], endpoint: ModelEndpoint, usage: Usage, signal: AbortSignal): Promise<RunOutcome> {
+  private async attempt(
+    run: Run,
+    files: RunFile[],
+    endpoint: ModelEndpoint,
+    usage: Usage,
+    firstAttemptLogged: boolean,
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
     const messages = await buildMessages({
       prompt: run.prompt,
       input: run.input,
@@ -170,11 +195,7 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
     let answer: ChatAnswer | null = null;
     for (let attempt = 1; !answer; attempt++) {
       signal.throwIfAborted();
-      await this.logs.append(
-        run,
-        { type: 'progress', event: 'progress', level: 'info', message: `Calling model ${endpoint.model} (attempt ${attempt} of ${MAX_ATTEMPTS}).`, data: { attempt, model: endpoint.model } },
-        { whileRunning: true },
-      );
+      if (attempt > 1 || !firstAttemptLogged) await this.logs.append(run, attemptLog(attempt), { whileRunning: true });
       try {
         answer = await this.modelClient.complete(endpoint, { messages, jsonSchema }, signal);
       } catch (err) {
@@ -222,15 +243,22 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
   /** The run's model: the org model it was accepted with, else the server default. */
   private async endpoint(run: Run): Promise<ModelEndpoint> {
     if (run.modelId) {
+      const key = `${run.orgId}:${run.modelId}`;
+      const cached = this.endpoints.get(key);
+      if (cached && cached.expires > Date.now()) return { ...cached.endpoint, model: run.model };
       const model = await this.models.findById(run.orgId, run.modelId);
       if (!model) throw new ModelCallError('The model configuration this run was accepted with no longer exists.', false);
-      return {
+      const endpoint = {
         baseUrl: model.baseUrl,
         apiKey: this.models.decryptApiKey(model),
         model: run.model,
         inputPricePerMTok: model.inputPricePerMTok,
         outputPricePerMTok: model.outputPricePerMTok,
       };
+      this.endpoints.delete(key);
+      this.endpoints.set(key, { endpoint, expires: Date.now() + ENDPOINT_CACHE_MS });
+      if (this.endpoints.size > ENDPOINT_CACHE_LIMIT) this.endpoints.delete(this.endpoints.keys().next().value!);
+      return endpoint;
     }
     const fallback = this.config.models.serverDefault;
     if (!fallback) throw new ModelCallError('No model is configured for this run.', false);
