@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, Length } from 'class-validator';
 import { API_KEY_PERMISSIONS } from '../auth/permissions.js';
+import { IsOptionalNotNull } from '../common/validation/optional.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'CI pipeline', minLength: 1, maxLength: 100 })
@@ -12,12 +13,12 @@ export class CreateApiKeyDto {
     enum: [...API_KEY_PERMISSIONS],
     description: 'Defaults to every permission a key may hold that you have. Effective permissions are these scopes intersected with your current role.',
   })
-  @IsOptional() @IsArray() @ArrayMaxSize(32) @IsString({ each: true })
+  @IsOptionalNotNull() @IsArray() @ArrayMaxSize(32) @IsString({ each: true })
   scopes?: string[];
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working; must be in the future.' })
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: 'When the key stops working; must be in the future. Omit or null: never.' })
   @IsOptional() @IsISO8601({ strict: true })
-  expiresAt?: string;
+  expiresAt?: string | null;
 }
 
 export class ApiKeyDto {

@@ -51,7 +51,7 @@ export class ApiKeysService {
         errors.push({ field: `scopes.${i}`, code: 'invalid', message: 'You do not hold this permission yourself.' });
       }
     });
-    const expiresAt = dto.expiresAt === undefined ? null : new Date(dto.expiresAt);
+    const expiresAt = dto.expiresAt == null ? null : new Date(dto.expiresAt);
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       errors.push({ field: 'expiresAt', code: 'invalid', message: 'expiresAt must be in the future.' });
     }

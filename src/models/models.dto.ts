@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsOptionalNotNull } from '../common/validation/optional.js';
 
 const PRICE = { minimum: 0, maximum: 1_000_000, description: 'US dollars per million tokens; used to compute a run’s cost.' };
 
@@ -27,7 +28,7 @@ export class CreateModelDto {
   model: string;
 
   @ApiPropertyOptional({ default: false, description: 'Make this the organization’s default model (the previous default stops being one).' })
-  @IsOptional() @IsBoolean()
+  @IsOptionalNotNull() @IsBoolean()
   isDefault?: boolean;
 
   @ApiPropertyOptional({ ...PRICE, type: Number, nullable: true })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsString, Length, Matches } from 'class-validator';
 import { SUPPORTED_API_VERSIONS } from '../api-versions/api-version.js';
+import { IsOptionalNotNull } from '../common/validation/optional.js';
 
 export class CreateOrgDto {
   @ApiProperty({ example: 'Acme Inc.', minLength: 1, maxLength: 100 })
@@ -14,11 +15,11 @@ export class CreateOrgDto {
 
 export class UpdateOrgDto {
   @ApiPropertyOptional({ example: 'Acme Inc.', minLength: 1, maxLength: 100 })
-  @IsOptional() @IsString() @Length(1, 100)
+  @IsOptionalNotNull() @IsString() @Length(1, 100)
   name?: string;
 
   @ApiPropertyOptional({ enum: SUPPORTED_API_VERSIONS, description: 'Pins the API version used when a request sends no Appstrate-Version.' })
-  @IsOptional() @IsString()
+  @IsOptionalNotNull() @IsString()
   apiVersion?: string;
 }
 

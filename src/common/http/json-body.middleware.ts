@@ -11,6 +11,24 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/**
+ * Deeper bodies are refused: every later step (validation, transformation, fingerprints,
+ * JSON Schema) walks values recursively, and a megabyte of `[` would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests objects/arrays deeper than `limit`, checked without recursion. */
+export function nestingDepthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export const isJsonContentType = (type: string | undefined): boolean =>
   !!type && /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type.trim());
 
@@ -62,6 +80,10 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
       } else {
         try {
           req.body = JSON.parse(text);
+          if (nestingDepthExceeds(req.body, MAX_JSON_DEPTH)) {
+            req.body = undefined;
+            req.bodyError = new ProblemException('invalid_request', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+          }
         } catch {
           req.body = undefined;
           req.bodyError = new ProblemException('invalid_request', 'The request body is not valid JSON.');

@@ -51,8 +51,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private toProblem(exception: unknown, req: Request): ProblemException {
     if (exception instanceof ProblemException) return exception;
     if (exception instanceof HttpException) return this.fromHttpException(exception, req);
-    if ((exception as { code?: string })?.code === '23505') {
+    const sqlState = (exception as { code?: unknown })?.code;
+    if (sqlState === '23505') {
       return new ProblemException('conflict', 'The resource conflicts with one that already exists.');
+    }
+    // PostgreSQL data exceptions (class 22: a value it cannot parse or store, e.g. a NUL byte or
+    // an out-of-range number) come from what the client sent; validation should have caught it.
+    if (typeof sqlState === 'string' && sqlState.startsWith('22') && exception instanceof Error) {
+      this.logger.warn({ err: exception, msg: 'a value reached PostgreSQL unvalidated' });
+      return new ProblemException('invalid_request', 'A value in the request cannot be stored.');
     }
     if (isUnavailable(exception)) {
       this.logger.error({ err: exception, msg: 'backing service unavailable' });
