@@ -67,6 +67,13 @@ export class Run {
   @Column('text')
   apiVersion: string;
 
+  /**
+   * Which of the org's concurrency slots (0..cap-1) the run holds while pending or running; a
+   * unique index over live runs enforces the cap (see RunsService). Meaningless once terminal.
+   */
+  @Column('integer', { nullable: true })
+  concurrencySlot: number | null;
+
   @Column('text')
   triggeredByType: TriggerType;
 

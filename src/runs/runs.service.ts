@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -47,6 +48,10 @@ interface ChosenModel {
 const QUEUE_ADD_TIMEOUT_MS = 3000;
 /** Suggested wait when the org is at its concurrency cap: runs take seconds to minutes. */
 const CONCURRENCY_RETRY_AFTER_SECONDS = 5;
+/** Tries at a slot before answering 429: only requests racing for the last free slots need more than one. */
+const SLOT_ATTEMPTS = 8;
+/** Up to this cap, free slots are listed exactly; above it they are drawn at random. */
+const FREE_SLOT_SCAN_LIMIT = 10_000;
 
 const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
 const runNotFound = () => new ProblemException('run_not_found', 'No such run in this organization.');
@@ -132,6 +137,7 @@ export class RunsService {
       durationMs: null,
       startedAt: null,
       completedAt: null,
+      concurrencySlot: null,
     });
     const context = currentContext();
     if (context) context.runId = run.id;
@@ -173,14 +179,12 @@ export class RunsService {
   }
 
   /**
-   * Step 11 and storage, in one transaction: under a per-org advisory lock the live runs are
-   * counted and the run inserted only below the cap (two requests racing for the last slot
-   * are serialized), then its files are recorded, the idempotency record written, and the
-   * staged bytes moved to their final keys. If anything fails, the transaction rolls back and
-   * the moved files are deleted.
+   * Step 11 and storage, in one transaction: the run takes a free concurrency slot (the cap,
+   * enforced by a unique index, see `insertRun`), its files are recorded, the idempotency
+   * record written, and the staged bytes moved to their final keys. If anything fails, the
+   * transaction rolls back and the moved files are deleted.
    */
   private async store(run: Run, body: AcceptedRunBody, idempotency: IdempotencyClaim | null): Promise<RunFile[]> {
-    const cap = this.config.runs.orgMaxConcurrentRuns;
     const files = body.files.map((file) =>
       Object.assign(new RunFile(), {
         id: file.id,
@@ -197,43 +201,7 @@ export class RunsService {
     const moved: string[] = [];
     try {
       await this.db.transaction(async (em) => {
-        await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [run.orgId]);
-        const rows: Array<{ created_at: Date }> = await em.query(
-          `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
-                             input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18
-           WHERE (SELECT count(*) FROM (SELECT 1 FROM runs WHERE org_id = $2 AND status IN ('pending', 'running') LIMIT $19) live) < $19
-           RETURNING created_at`,
-          [
-            run.id,
-            run.orgId,
-            run.agentId,
-            run.agentScope,
-            run.agentName,
-            run.agentVersion,
-            run.agentRef,
-            JSON.stringify(run.manifest),
-            run.prompt,
-            JSON.stringify(run.input),
-            JSON.stringify(run.metadata),
-            run.modelId,
-            run.model,
-            run.apiVersion,
-            run.triggeredByType,
-            run.userId,
-            run.apiKeyId,
-            run.endUserId,
-            cap,
-          ],
-        );
-        if (rows.length === 0) {
-          throw new ProblemException(
-            'org_run_concurrency_exceeded',
-            `The organization already has ${cap} runs pending or running; retry when some have finished.`,
-            { retryAfter: CONCURRENCY_RETRY_AFTER_SECONDS },
-          );
-        }
-        run.createdAt = rows[0].created_at;
+        await this.insertRun(em, run);
         if (files.length > 0) await this.insertFiles(em, files);
         files.forEach((file) => (file.createdAt = run.createdAt));
         if (idempotency) await idempotency.recordWithin(em, run.id, this.created(run, files));
@@ -247,6 +215,84 @@ export class RunsService {
       throw error;
     }
     return files;
+  }
+
+  /**
+   * Inserts the run holding one of the org's `cap` concurrency slots. A unique index over the
+   * live runs' `(org_id, concurrency_slot)` makes the cap atomic without serializing the org:
+   * two requests racing for the same slot cannot both commit (the second waits for the first,
+   * then finds the slot taken and looks again), and runs that end free their slot. A random
+   * slot is tried first (almost always free when the org is below its cap); on a collision the
+   * live runs are read to pick among the free slots, and none free → 429.
+   */
+  private async insertRun(em: EntityManager, run: Run): Promise<void> {
+    const cap = this.config.runs.orgMaxConcurrentRuns;
+    let slot = randomInt(cap);
+    for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
+      const rows: Array<{ created_at: Date }> = await em.query(
+        `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
+                           input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id, concurrency_slot)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)
+         ON CONFLICT (org_id, concurrency_slot) WHERE status IN ('pending', 'running') DO NOTHING
+         RETURNING created_at`,
+        [
+          run.id,
+          run.orgId,
+          run.agentId,
+          run.agentScope,
+          run.agentName,
+          run.agentVersion,
+          run.agentRef,
+          JSON.stringify(run.manifest),
+          run.prompt,
+          JSON.stringify(run.input),
+          JSON.stringify(run.metadata),
+          run.modelId,
+          run.model,
+          run.apiVersion,
+          run.triggeredByType,
+          run.userId,
+          run.apiKeyId,
+          run.endUserId,
+          slot,
+        ],
+      );
+      if (rows.length > 0) {
+        run.createdAt = rows[0].created_at;
+        run.concurrencySlot = slot;
+        return;
+      }
+      const free = await this.freeSlot(em, run.orgId, cap);
+      if (free === null) break;
+      slot = free;
+    }
+    throw new ProblemException(
+      'org_run_concurrency_exceeded',
+      `The organization already has ${cap} runs pending or running; retry when some have finished.`,
+      { retryAfter: CONCURRENCY_RETRY_AFTER_SECONDS },
+    );
+  }
+
+  /** A slot no live run of the org holds, or null when the org is at its cap. */
+  private async freeSlot(em: EntityManager, orgId: string, cap: number): Promise<number | null> {
+    const live: Array<{ slot: number | null }> = await em.query(
+      `SELECT concurrency_slot AS slot FROM runs WHERE org_id = $1 AND status IN ('pending', 'running')`,
+      [orgId],
+    );
+    if (live.length >= cap) return null;
+    const taken = new Set(live.map((r) => r.slot));
+    if (cap > FREE_SLOT_SCAN_LIMIT) {
+      // Far more slots than live runs: a few random draws find a free one.
+      for (let i = 0; i < 16; i++) {
+        const slot = randomInt(cap);
+        if (!taken.has(slot)) return slot;
+      }
+      return null;
+    }
+    const free: number[] = [];
+    for (let slot = 0; slot < cap; slot++) if (!taken.has(slot)) free.push(slot);
+    // Random among the free ones, so that racing requests rarely pick the same.
+    return free.length > 0 ? free[randomInt(free.length)] : null;
   }
 
   private async insertFiles(em: EntityManager, files: RunFile[]): Promise<void> {
