@@ -1,0 +1,84 @@
+import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import { describe, expect, it } from 'vitest';
+import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { ProblemException } from './problem.exception.js';
+
+/** Runs the filter on `exception` and returns what it wrote. */
+function render(exception: unknown, path = '/api/things') {
+  const headers: Record<string, string> = {};
+  const out = { status: 0, body: '' as string | undefined, headers };
+  const req = { method: 'GET', originalUrl: path, context: { requestId: 'req_test' } };
+  const res = {
+    headersSent: false,
+    status: (s: number) => ((out.status = s), res),
+    setHeader: (k: string, v: string) => (headers[k.toLowerCase()] = v),
+    end: (b?: string) => (out.body = b),
+  };
+  const host = { getType: () => 'http', switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }) } as unknown as ArgumentsHost;
+  const adapter = { httpAdapter: { getInstance: () => ({ router: { stack: [] } }) } } as unknown as HttpAdapterHost;
+  new ProblemDetailsFilter(adapter).catch(exception, host);
+  return { ...out, json: JSON.parse(out.body ?? '{}') as Record<string, unknown> };
+}
+
+describe('ProblemDetailsFilter', () => {
+  it('renders a ProblemException as RFC 9457 problem+json', () => {
+    const out = render(new ProblemException('invalid_request', 'Bad header.', { param: 'X-Org-Id', headers: { 'X-Extra': '1' } }));
+    expect(out.status).toBe(400);
+    expect(out.headers['content-type']).toBe('application/problem+json');
+    expect(out.headers['x-extra']).toBe('1');
+    expect(out.json).toEqual({
+      type: 'https://docs.appstrate.dev/errors/invalid-request',
+      title: 'Invalid Request',
+      status: 400,
+      detail: 'Bad header.',
+      instance: 'urn:appstrate:request:req_test',
+      code: 'invalid_request',
+      requestId: 'req_test',
+      param: 'X-Org-Id',
+    });
+  });
+
+  it('carries retryAfter in the body and the Retry-After header', () => {
+    const out = render(new ProblemException('rate_limited', 'Slow down.', { retryAfter: 7 }));
+    expect(out.json.retryAfter).toBe(7);
+    expect(out.headers['retry-after']).toBe('7');
+  });
+
+  it('hides the internals of unexpected errors behind 500 internal_error', () => {
+    const out = render(new Error('SELECT * FROM secrets WHERE password = hunter2'));
+    expect(out.status).toBe(500);
+    expect(out.json.code).toBe('internal_error');
+    expect(out.body).not.toContain('hunter2');
+    expect(out.body).not.toContain('SELECT');
+    expect(out.body).not.toContain('at ');
+    expect(render('a thrown string').status).toBe(500);
+    expect(render(new HttpException('teapot internals', 500)).json.detail).not.toContain('teapot');
+  });
+
+  it('maps PostgreSQL unique violations to 409 and data exceptions to 400, without SQL', () => {
+    const unique = render(Object.assign(new Error('duplicate key value violates unique constraint "x"'), { code: '23505' }));
+    expect(unique.status).toBe(409);
+    expect(unique.json.code).toBe('conflict');
+    const data = render(Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }));
+    expect(data.status).toBe(400);
+    expect(data.json.code).toBe('invalid_request');
+    expect(data.body).not.toContain('UTF8');
+  });
+
+  it('maps unreachable backing services to 503 with Retry-After', () => {
+    const out = render(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+    expect(out.status).toBe(503);
+    expect(out.json.code).toBe('service_unavailable');
+    expect(out.headers['retry-after']).toBeDefined();
+    expect(out.body).not.toContain('5432');
+  });
+
+  it('maps Nest HTTP exceptions onto the code table', () => {
+    expect(render(new BadRequestException('nope')).json.code).toBe('invalid_request');
+    const unmatched = render(new NotFoundException('Cannot GET /api/nope'), '/api/nope');
+    expect(unmatched.status).toBe(404);
+    expect(unmatched.json.code).toBe('not_found');
+  });
+});
