@@ -85,6 +85,8 @@ describe('acceptRunBody', () => {
     expect(part({ fields: { note: 'x' }, files: [] }).options.param).toBe('note');
     expect(part({ fields: {}, files: [upload('cv')] }).options.param).toBe('cv');
     expect(part({ fields: {}, files: [upload('doc'), upload('doc')] }).options.param).toBe('doc');
+    const inputAsFile = part({ fields: {}, files: [upload('input')] });
+    expect([inputAsFile.options.param, inputAsFile.detail]).toEqual(['input', 'Send input as a text part, not as a file.']);
   });
 
   it('refuses an oversized file with 413 before any type problem', () => {

@@ -129,7 +129,14 @@ function acceptMultipart(
   const byField = new Map<string, UploadedRunFile[]>();
   for (const file of uploads.files) {
     const field = fileFields.get(file.field);
-    if (!field) throw invalidPart(file.field, `Part ${file.field} is not a file field of this agent’s input.`);
+    if (!field) {
+      throw invalidPart(
+        file.field,
+        JSON_FIELDS.has(file.field)
+          ? `Send ${file.field} as a text part, not as a file.`
+          : `Part ${file.field} is not a file field of this agent’s input.`,
+      );
+    }
     const list = byField.get(file.field) ?? [];
     list.push(file);
     if (!field.array && list.length > 1) throw invalidPart(file.field, `Field ${file.field} takes one file; send the part once.`);
