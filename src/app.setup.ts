@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
-import { requestContextMiddleware } from './common/context/request-context.js';
+import { requestContextMiddleware, runInContext } from './common/context/request-context.js';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { APP_CONFIG } from './config/config.module.js';
@@ -17,7 +17,9 @@ function accessLog(logger: Logger) {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      logger[level]({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(ms * 10) / 10 }, 'request');
+      const line = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(ms * 10) / 10 };
+      // 'finish' may fire outside the request's async context: re-enter it so the line carries its ids.
+      runInContext(req.context, () => logger[level](line, 'request'));
     });
     next();
   };

@@ -29,6 +29,14 @@ export function isValidTraceparent(value: string | undefined): value is string {
   return !!m && m[1] !== 'ff' && !/^0+$/.test(m[2]) && !/^0+$/.test(m[3]);
 }
 
+/**
+ * Runs `fn` inside a request's context. For callbacks the async context does not reach
+ * reliably, such as the response's `finish` event.
+ */
+export function runInContext<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
 /** The context of the request being served, when there is one (logs outside requests have none). */
 export function currentContext(): RequestContext | undefined {
   return storage.getStore();
