@@ -183,6 +183,29 @@ describe('robustness: malformed input never yields a 5xx', () => {
     }
   });
 
+  it('refuses a body sent without Content-Type with 415', async () => {
+    const server = t.app.getHttpServer() as import('node:http').Server;
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const { request } = await import('node:http');
+    const body = '{"name":"x"}';
+    const res = await new Promise<{ status: number; type: string; json: Record<string, unknown> }>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/api/end-users', headers: { Authorization: `Bearer ${key}`, 'Content-Length': Buffer.byteLength(body) } },
+        (r) => {
+          let data = '';
+          r.on('data', (c) => (data += c));
+          r.on('end', () => resolve({ status: r.statusCode!, type: String(r.headers['content-type']), json: JSON.parse(data) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(res.status).toBe(415);
+    expect(res.type).toMatch(/^application\/problem\+json/);
+    expect(res.json.code).toBe('unsupported_media_type');
+  });
+
   it('refuses malformed path ids with 4xx', async () => {
     for (const route of ROUTES.filter((r) => /\{(?!orgId)/.test(r.path) || r.path.includes('{orgId}'))) {
       const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
