@@ -213,6 +213,18 @@ describe('run logs, the event stream and ?wait', () => {
     });
   });
 
+  it('documents the routes in OpenAPI, the event stream as text/event-stream with its events', async () => {
+    const doc = (await t.request().get('/api/openapi.json')).body;
+    const events = doc.paths['/api/runs/{runId}/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    for (const word of ['event: status', 'event: log', 'event: done', 'Last-Event-ID', 'keep-alive']) expect(events.description).toContain(word);
+    expect(doc.paths['/api/runs/{runId}'].get.parameters.map((p: { name: string }) => p.name)).toContain('wait');
+    const cancel = doc.paths['/api/runs/{runId}/cancel'].post;
+    expect(cancel.responses['409'].content['application/problem+json']).toBeDefined();
+    expect(cancel['x-permission']).toBe('runs:cancel');
+    expect(doc.paths['/api/runs/{runId}/logs'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['since', 'limit']));
+  });
+
   describe('tenancy and end-users on every run route added here', () => {
     it('hides another org’s runs and another end-user’s runs (404 run_not_found); a viewer reads but cannot cancel', async () => {
       const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);

@@ -138,6 +138,17 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     expect(logs.filter((l) => l.event === 'progress').map((l) => l.data.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('waits as long as a 429 Retry-After asks before the next attempt', async () => {
+    const model = await createFakeModel(t, org, fake);
+    const agent = await createAgent(t, org, { modelName: model.name });
+    fake.enqueue({ status: 429, message: 'slow down', headers: { 'retry-after': '1' } }).reply({ text: 'patient' });
+
+    const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+    expect(run).toMatchObject({ status: 'success', result: { output: 'patient' } });
+    const [first, second] = fake.requestsFor(model.model);
+    expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(950);
+  });
+
   it('gives up after three failed attempts: failed / model_error', async () => {
     const model = await createFakeModel(t, org, fake);
     const agent = await createAgent(t, org, { modelName: model.name });

@@ -1,0 +1,199 @@
+// `npm run bench:e2e`: end-to-end throughput of runs, from accepted (POST /run answered) to
+// `success`, against a RUNNING service with a worker, and the time each run waited in the queue
+// (startedAt - createdAt). It starts its own OpenAI-compatible model on loopback that answers
+// at once, so what is measured is the service: HTTP, PostgreSQL, Redis, BullMQ and the worker.
+//
+// Start the service as one API process and one worker process, with the limits raised:
+//   export RUN_RATE_LIMIT_PER_MINUTE=1000000000 ORG_MAX_CONCURRENT_RUNS=100000000 LOG_LEVEL=warn
+//   PORT=3100 PROCESS_ROLE=api    node dist/src/main.js &
+//   PROCESS_ROLE=worker WORKER_CONCURRENCY=32 node dist/src/main.js &
+// (or one PROCESS_ROLE=all process). Then: TARGET_URL=http://127.0.0.1:3100 npm run bench:e2e
+//
+// env (all optional):
+//   TARGET_URL    http://127.0.0.1:3100
+//   RUNS          3000 runs measured (after WARMUP_RUNS)       WARMUP_RUNS 300
+//   CONCURRENCY   32 requests in flight while submitting
+//   RATE          0 = submit as fast as CONCURRENCY allows; N = pace submissions at N runs/s
+//   TIMEOUT       120 (s) to wait for every run to end
+//   JSON_OUT      file for the raw figures
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+
+const env = process.env;
+const TARGET_URL = (env.TARGET_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
+const RUNS = Number(env.RUNS ?? 3000);
+const WARMUP_RUNS = Number(env.WARMUP_RUNS ?? 300);
+const CONCURRENCY = Number(env.CONCURRENCY ?? 32);
+const RATE = Number(env.RATE ?? 0);
+const TIMEOUT_MS = Number(env.TIMEOUT ?? 120) * 1000;
+const target = new URL(TARGET_URL);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(CONCURRENCY, 8) });
+
+/** The model: `POST /v1/chat/completions` answered at once with a fixed completion. */
+function startFakeModel() {
+  const answer = JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 0,
+    model: 'bench-model',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 20, completion_tokens: 1, total_tokens: 21 },
+  });
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer));
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** One HTTP call to the service; resolves with status, headers and parsed body. */
+function request(method, path, { body, headers = {} } = {}) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path,
+        agent,
+        headers: { origin: TARGET_URL, ...(payload && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }), ...headers },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function call(method, path, options) {
+  const res = await request(method, path, options);
+  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 400)}`);
+  return res;
+}
+
+async function setUp(modelBaseUrl) {
+  const suffix = randomBytes(4).toString('hex');
+  const signUp = await call('POST', '/api/auth/sign-up/email', {
+    body: { email: `bench-e2e-${suffix}@example.test`, password: `bench-${randomBytes(12).toString('hex')}`, name: 'Bench' },
+  });
+  const cookie = [].concat(signUp.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+  const org = await call('POST', '/api/orgs', { body: { name: `Bench e2e ${suffix}`, slug: `bench-e2e-${suffix}` }, headers: { cookie } });
+  const inOrg = { cookie, 'x-org-id': org.body.id };
+  await call('POST', '/api/models', { body: { name: 'bench', baseUrl: modelBaseUrl, apiKey: 'bench', model: 'bench-model', isDefault: true }, headers: inOrg });
+  const key = await call('POST', '/api/api-keys', { body: { name: `bench-e2e-${suffix}` }, headers: inOrg });
+  const auth = { authorization: `Bearer ${key.body.key}` };
+  const name = `e2e-${suffix}`;
+  await call('POST', '/api/agents', {
+    body: { scope: '@bench', name, manifest: { input: { schema: { type: 'object', properties: { message: { type: 'string' } } } } }, prompt: 'Echo the input.' },
+    headers: auth,
+  });
+  return { auth, path: `/api/agents/@bench/${name}/run` };
+}
+
+/** Submits `count` runs with at most CONCURRENCY in flight (paced at RATE when set); returns the accepted run ids. */
+async function submit(setup, count) {
+  const ids = [];
+  let next = 0;
+  let refused = 0;
+  const started = performance.now();
+  const body = { input: { message: 'hello' } };
+  async function loop() {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      if (RATE > 0) {
+        const due = started + (i * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const res = await request('POST', setup.path, { body, headers: { ...setup.auth, 'appstrate-version': '2026-03-21' } });
+      if (res.status === 200) ids.push(res.body.runId);
+      else if (++refused <= 3) console.error(`run refused: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  return { ids, refused, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Waits until none of the org's runs is pending or running. */
+async function drain(setup) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const res = await call('GET', '/api/runs?status=pending,running&limit=1', { headers: setup.auth });
+    if (res.body.data.length === 0) return;
+    if (Date.now() > deadline) throw new Error('runs still pending or running after TIMEOUT');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every run of the org, newest first, through the list route. */
+async function allRuns(setup) {
+  const runs = [];
+  let cursor = '';
+  for (;;) {
+    const res = await call('GET', `/api/runs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: setup.auth });
+    runs.push(...res.body.data);
+    if (!res.body.hasMore) return runs;
+    cursor = res.body.nextCursor;
+  }
+}
+
+const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+const model = await startFakeModel();
+const modelBaseUrl = `http://127.0.0.1:${model.address().port}/v1`;
+const setup = await setUp(modelBaseUrl);
+console.error(`set up: agent ${setup.path}, model at ${modelBaseUrl}; ${WARMUP_RUNS} warm-up runs, then ${RUNS} measured (concurrency ${CONCURRENCY}${RATE ? `, ${RATE}/s` : ''})`);
+
+if (WARMUP_RUNS > 0) {
+  await submit(setup, WARMUP_RUNS);
+  await drain(setup);
+}
+const before = new Set((await allRuns(setup)).map((r) => r.id));
+const wallStart = performance.now();
+const submitted = await submit(setup, RUNS);
+await drain(setup);
+const wallSeconds = (performance.now() - wallStart) / 1000;
+const measured = (await allRuns(setup)).filter((r) => !before.has(r.id));
+
+const byStatus = {};
+for (const r of measured) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+const ok = measured.filter((r) => r.status === 'success');
+const ms = (a, b) => Date.parse(b) - Date.parse(a);
+const queueToStart = ok.map((r) => ms(r.createdAt, r.startedAt)).sort((a, b) => a - b);
+const acceptToSuccess = ok.map((r) => ms(r.createdAt, r.completedAt)).sort((a, b) => a - b);
+const firstAccepted = Math.min(...ok.map((r) => Date.parse(r.createdAt)));
+const lastSuccess = Math.max(...ok.map((r) => Date.parse(r.completedAt)));
+const spanSeconds = (lastSuccess - firstAccepted) / 1000;
+
+const result = {
+  runs: measured.length,
+  refused: submitted.refused,
+  statuses: byStatus,
+  submitPerSec: submitted.ids.length / submitted.seconds,
+  endToEndPerSec: ok.length / spanSeconds,
+  wallPerSec: ok.length / wallSeconds,
+  queueToStartMs: { p50: pct(queueToStart, 50), p99: pct(queueToStart, 99), max: queueToStart.at(-1) },
+  acceptToSuccessMs: { p50: pct(acceptToSuccess, 50), p99: pct(acceptToSuccess, 99), max: acceptToSuccess.at(-1) },
+};
+console.log(`| runs | success | accepted/s | end-to-end runs/s (first createdAt → last completedAt) | queue→start p50 / p99 / max (ms) | accept→success p50 / p99 (ms) |`);
+console.log(`|---:|---:|---:|---:|---|---|`);
+console.log(
+  `| ${result.runs} | ${ok.length} | ${fmt(result.submitPerSec, 0)} | ${fmt(result.endToEndPerSec, 0)} | ${result.queueToStartMs.p50} / ${result.queueToStartMs.p99} / ${result.queueToStartMs.max} | ${result.acceptToSuccessMs.p50} / ${result.acceptToSuccessMs.p99} |`,
+);
+if (ok.length !== measured.length) console.log(`\nnot all runs succeeded: ${JSON.stringify(byStatus)}`);
+if (env.JSON_OUT) writeFileSync(env.JSON_OUT, JSON.stringify({ target: TARGET_URL, at: new Date().toISOString(), concurrency: CONCURRENCY, rate: RATE, ...result }, null, 2));
+model.close();
+agent.destroy();
+process.exit(ok.length === measured.length && measured.length === RUNS ? 0 : 1);
