@@ -101,6 +101,29 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     expect(events.some((e) => e === 'system/run_failed')).toBe(false);
   });
 
+  it('hands a run back to the queue when its worker shuts down gracefully; another worker resumes it', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    hangFirst(model.model, { text: 'resumed after shutdown' });
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+
+    const run = await startRun(api, caller, agent);
+    await fake.waitFor((requests) => requests.some((r) => r.body.model === model.model), 20_000);
+    await survivor.close();
+    survivor = null;
+    // Shutting down aborted the model call and left the run for another worker.
+    expect(fake.requestsFor(model.model)[0].abortedAt).not.toBeNull();
+    expect((await getRun(api, caller, run.id)).body.status).toBe('running');
+
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+    const final = await pollRun(api, caller, run.id, undefined, RECOVERY_BOUND_MS);
+    expect(final).toMatchObject({ status: 'success', result: { output: 'resumed after shutdown' } });
+    const events = (await runLogs(api, caller, run.id)).map((l) => `${l.type}/${l.event}`);
+    expect(events.filter((e) => e === 'system/run_started')).toHaveLength(1);
+    expect(events.filter((e) => e === 'system/run_resumed')).toHaveLength(1);
+    expect(events.filter((e) => e === 'result/output')).toHaveLength(1);
+  });
+
   it('ends the run failed / worker_lost when its worker died more often than allowed', async () => {
     child = await spawnWorkerProcess({ WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
     const model = await createFakeModel(api, org, fake);

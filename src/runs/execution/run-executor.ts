@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileUserSchema } from '../../catalog/json-schema.js';
 import { DEFAULT_TIMEOUT_SECONDS } from '../../catalog/manifest.js';
@@ -57,7 +57,7 @@ const addUsage = (a: Usage, b: Usage): Usage => ({ inputTokens: a.inputTokens + 
  * tripping it aborts the model call at once.
  */
 @Injectable()
-export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
+export class RunExecutor implements OnModuleInit {
   private readonly logger = new Logger(RunExecutor.name);
   private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
   private readonly endpoints = new Map<string, { endpoint: ModelEndpoint; expires: number }>();
@@ -77,8 +77,11 @@ export class RunExecutor implements OnModuleInit, BeforeApplicationShutdown {
     this.stopListening = await this.events.onCancel((runId) => this.inFlight.get(runId)?.controller.abort(new Interruption('cancelled')));
   }
 
-  /** Stops every run in flight so its job can go back to the queue for another worker. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Shutdown: stops every run in flight (their executions return `interrupted`, so their jobs
+   * go back to the queue for another worker) and stops listening for cancel signals.
+   */
+  async interruptAll(): Promise<void> {
     this.stopListening?.();
     const running = [...this.inFlight.values()];
     running.forEach((r) => r.controller.abort(new Interruption('shutdown')));
