@@ -34,6 +34,37 @@ const COMMON_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
   '500': problemResponse('A bug; quote the request id.', 'internal_error'),
 };
 
+/** Refusals of the request body itself, on every route that takes one. */
+const BODY_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
+  '413': problemResponse('The JSON body exceeds the size limit.', 'payload_too_large'),
+  '415': problemResponse('A body that is not application/json.', 'unsupported_media_type'),
+};
+
+const APPSTRATE_VERSION_HEADER = { $ref: '#/components/headers/Appstrate-Version' };
+
+/** The generic code of a status, for error responses a route documented by status only. */
+const GENERIC_CODES: Record<string, keyof typeof PROBLEM_CODES> = {
+  '400': 'invalid_request',
+  '401': 'unauthorized',
+  '403': 'forbidden',
+  '404': 'not_found',
+  '405': 'method_not_allowed',
+  '409': 'conflict',
+  '413': 'payload_too_large',
+  '415': 'unsupported_media_type',
+  '422': 'idempotency_conflict',
+  '429': 'rate_limited',
+  '503': 'service_unavailable',
+};
+const codeFor = (status: string): keyof typeof PROBLEM_CODES =>
+  GENERIC_CODES[status] ?? (Number(status) >= 500 ? 'internal_error' : 'invalid_request');
+
+interface Operation {
+  responses?: Record<string, { description?: string; content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+  security?: unknown[];
+  requestBody?: unknown;
+}
+
 const DESCRIPTION = `Run AI agents over REST.
 
 **Authentication.** A Better Auth session cookie (\`better-auth.session_token\`, from \`/api/auth/sign-in/email\`) with \`X-Org-Id\`, or an API key \`Authorization: Bearer ask_…\` (its organization is implied).
@@ -63,7 +94,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     'Appstrate-Version': { description: 'The API version the request was served with.', schema: { type: 'string' } },
   };
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const operation of Object.values(item) as Array<{ responses?: Record<string, unknown>; security?: unknown[] }>) {
+    for (const operation of Object.values(item) as Operation[]) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
       const isPublic = !operation.security || operation.security.length === 0;
       // `@ApiExtension('x-request-body', …)`: a request body whose schema differs per content
@@ -73,11 +104,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         custom.requestBody = custom['x-request-body'];
         delete custom['x-request-body'];
       }
-      for (const [status, response] of Object.entries(isPublic ? { '500': COMMON_ERRORS['500'] } : COMMON_ERRORS)) {
+      const common = isPublic ? { '500': COMMON_ERRORS['500'] } : { ...COMMON_ERRORS, ...(operation.requestBody ? BODY_ERRORS : {}) };
+      for (const [status, response] of Object.entries(common)) {
         operation.responses![status] ??= response;
       }
-      for (const response of Object.values(operation.responses ?? {}) as Array<{ headers?: Record<string, unknown> }>) {
-        response.headers = { 'Request-Id': REQUEST_ID_HEADER, ...response.headers };
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // A route may declare an error status with only a description; every error is problem+json.
+        if (Number(status) >= 400) response.content ??= problemResponse(response.description ?? '', codeFor(status)).content;
+        response.headers = {
+          'Request-Id': REQUEST_ID_HEADER,
+          // Resolved after authentication: 401s (and org-context refusals) come before it.
+          ...(!isPublic && status !== '401' && { 'Appstrate-Version': APPSTRATE_VERSION_HEADER }),
+          ...response.headers,
+        };
       }
     }
     document.paths[path] = item;
