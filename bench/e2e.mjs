@@ -15,9 +15,12 @@
 //   CONCURRENCY   32 requests in flight while submitting
 //   RATE          0 = submit as fast as CONCURRENCY allows; N = pace submissions at N runs/s
 //   TIMEOUT       120 (s) to wait for every run to end
+//   API_PID, WORKER_PID   pids of the service processes: adds CPU milliseconds per run for each,
+//                 and for all postgres and redis-server processes (Linux /proc), to see where time goes
+//   PG_DB         count only the postgres backends serving this database (its name), not the whole cluster
 //   JSON_OUT      file for the raw figures
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 
 const env = process.env;
@@ -148,6 +151,43 @@ async function allRuns(setup) {
   }
 }
 
+/** CPU ticks (1/100 s) used so far by the given pids, and by every postgres and redis-server process. */
+function cpuTicks() {
+  const ticks = { api: 0, worker: 0, postgres: 0, redis: 0 };
+  const pids = { [env.API_PID]: 'api', [env.WORKER_PID]: 'worker' };
+  let dirs = [];
+  try {
+    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const d of dirs) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const used = Number(fields[11]) + Number(fields[12]);
+    let role = pids[d] ?? (comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : null);
+    if (role === 'postgres' && env.PG_DB) {
+      // A backend's title (in cmdline) is "postgres: <cluster>: <user> <database> <client> <state>".
+      let title = '';
+      try {
+        title = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      } catch {
+        /* exited */
+      }
+      if (!title.split(/\s+/).includes(env.PG_DB)) role = null;
+    }
+    if (role) ticks[role] += used;
+  }
+  return ticks;
+}
+
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
@@ -161,10 +201,12 @@ if (WARMUP_RUNS > 0) {
   await drain(setup);
 }
 const before = new Set((await allRuns(setup)).map((r) => r.id));
+const cpuBefore = env.API_PID || env.WORKER_PID ? cpuTicks() : null;
 const wallStart = performance.now();
 const submitted = await submit(setup, RUNS);
 await drain(setup);
 const wallSeconds = (performance.now() - wallStart) / 1000;
+const cpuAfter = cpuBefore ? cpuTicks() : null;
 const measured = (await allRuns(setup)).filter((r) => !before.has(r.id));
 
 const byStatus = {};
@@ -192,6 +234,12 @@ console.log(`|---:|---:|---:|---:|---|---|`);
 console.log(
   `| ${result.runs} | ${ok.length} | ${fmt(result.submitPerSec, 0)} | ${fmt(result.endToEndPerSec, 0)} | ${result.queueToStartMs.p50} / ${result.queueToStartMs.p99} / ${result.queueToStartMs.max} | ${result.acceptToSuccessMs.p50} / ${result.acceptToSuccessMs.p99} |`,
 );
+if (cpuBefore && cpuAfter) {
+  // Ticks are 10 ms; per run, in ms of one core.
+  result.cpuMsPerRun = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, Number((((cpuAfter[k] - cpuBefore[k]) * 10) / RUNS).toFixed(2))]));
+  const total = Object.values(result.cpuMsPerRun).reduce((a, b) => a + b, 0);
+  console.log(`\nCPU per run (ms of one core): ${Object.entries(result.cpuMsPerRun).map(([k, v]) => `${k} ${v}`).join(', ')} — total ${total.toFixed(2)} ms, i.e. at most ~${Math.round(2000 / total)} runs/s on 2 idle cores (redis${env.PG_DB ? '' : ' and postgres'} counted machine-wide)`);
+}
 if (ok.length !== measured.length) console.log(`\nnot all runs succeeded: ${JSON.stringify(byStatus)}`);
 if (env.JSON_OUT) writeFileSync(env.JSON_OUT, JSON.stringify({ target: TARGET_URL, at: new Date().toISOString(), concurrency: CONCURRENCY, rate: RATE, ...result }, null, 2));
 model.close();

@@ -138,7 +138,7 @@ export class RunExecutor implements OnModuleInit {
       type: 'system',
       event: 'run_resumed',
       level: 'warn',
-      message: 'The worker executing this run was lost; running it again.',
+      message: 'The worker executing this run stopped before finishing it; running it again.',
     });
     this.lifecycle.publishStatus(run, files);
     return { run, files, firstAttemptLogged: false };
