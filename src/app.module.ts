@@ -36,6 +36,7 @@ export class AppModule {
         ApiKeysModule,
         EndUsersModule,
         AgentsModule,
+        ModelsModule,
         HealthModule,
         // The run worker; API-only processes (PROCESS_ROLE=api) take no jobs.
         ...(config.worker.role !== 'api' ? [RunExecutionModule.forRoot(config)] : []),
