@@ -11,18 +11,22 @@ const PNG = Buffer.from(
 );
 
 describe('run execution (worker, model calls, output checks, retries, timeout)', () => {
+  /** The API; runs execute in `worker`, a separate app (PROCESS_ROLE=worker). */
   let t: TestApp;
+  let worker: TestApp;
   let fake: FakeModelServer;
   let org: TestOrg;
   let caller: RunCaller;
 
   beforeAll(async () => {
     fake = await FakeModelServer.start();
-    t = await startApp({ MODEL_RETRY_BASE_DELAY_MS: '20' });
+    t = await startApp({ PROCESS_ROLE: 'api' });
+    worker = await startApp({ PROCESS_ROLE: 'worker', MODEL_RETRY_BASE_DELAY_MS: '20' });
     org = await createOrg(t);
     caller = await keyCaller(t, org);
   });
   afterAll(async () => {
+    await worker?.close();
     await t?.close();
     await fake?.close();
   });
@@ -242,5 +246,20 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     const image = content.find((p) => p.type === 'image_url');
     expect(image?.image_url.url).toBe(`data:image/png;base64,${PNG.toString('base64')}`);
     expect(byFile('data.bin')?.text).toMatch(/data\.bin.*application\/octet-stream, 8 bytes\); its content is not included\./);
+  });
+
+  it('refuses, when the call is made, a model on a private network if ALLOW_PRIVATE_MODEL_URLS=false', async () => {
+    // Configured while private URLs were allowed; executed by a worker that forbids them.
+    const model = await createFakeModel(t, org, fake);
+    const agent = await createAgent(t, org, { modelName: model.name });
+    await worker.close();
+    worker = await startApp({ PROCESS_ROLE: 'worker', ALLOW_PRIVATE_MODEL_URLS: 'false' });
+
+    const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'model_error' });
+    expect(run.error).toMatch(/private network/);
+    expect(fake.requestsFor(model.model)).toHaveLength(0);
+    const logs = await runLogs(t, caller, run.id);
+    expect(logs.filter((l) => l.event === 'adapter_error').map((l) => l.data.transient)).toEqual([false]);
   });
 });

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { AppConfig } from '../../config/app.config.js';
+import { InjectConfig } from '../../config/config.module.js';
+import { isLocalHostname, isPrivateAddress } from '../../models/model-url.js';
 
 /** Where and how to call a model: an org model configuration or the server default. */
 export interface ModelEndpoint {
@@ -48,6 +53,38 @@ const MESSAGE_LIMIT = 500;
 
 const clip = (text: string): string => (text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
 
+const PRIVATE_HOST = 'EPRIVATEHOST';
+const privateHostMessage =
+  'The model’s host is on a private network, which this server does not allow (ALLOW_PRIVATE_MODEL_URLS=false).';
+
+/**
+ * DNS lookup for model connections when private networks are forbidden: a name that resolves
+ * to a private address is refused when the connection is made, so a name that changed its
+ * answer after the model was configured (DNS rebinding) still cannot reach the local network.
+ */
+export function publicOnlyLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) {
+      return callback(Object.assign(new Error(`${hostname} resolves to a private address`), { code: PRIVATE_HOST }), []);
+    }
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
+}
+
+/** True when `err` (or what it was caused by) is the refusal above. */
+function isPrivateHostRefusal(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    if (e.code === PRIVATE_HOST) return true;
+  }
+  return false;
+}
+
 /**
  * OpenAI-compatible chat completions through the official `openai` client. The client's own
  * retries are off: the executor retries (and logs each attempt) itself. Clients are reused per
@@ -56,8 +93,15 @@ const clip = (text: string): string => (text.length > MESSAGE_LIMIT ? `${text.sl
 @Injectable()
 export class ModelClient {
   private readonly clients = new Map<string, OpenAI>();
+  /** With ALLOW_PRIVATE_MODEL_URLS=false: connections whose address is private are refused. */
+  private readonly publicOnly: { fetch: typeof undiciFetch; dispatcher: Agent } | null;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    this.publicOnly = config.models.allowPrivateUrls ? null : { fetch: undiciFetch, dispatcher: new Agent({ connect: { lookup: publicOnlyLookup } }) };
+  }
 
   async complete(endpoint: ModelEndpoint, request: ChatRequest, signal: AbortSignal): Promise<ChatAnswer> {
+    if (this.publicOnly && isLocalHostname(new URL(endpoint.baseUrl).hostname)) throw new ModelCallError(privateHostMessage, false);
     const body: ChatCompletionCreateParamsNonStreaming = { model: endpoint.model, messages: request.messages };
     if (request.jsonSchema) {
       body.response_format = {
@@ -87,7 +131,14 @@ export class ModelClient {
     let client = this.clients.get(key);
     if (!client) {
       // The SDK refuses an empty key; local servers often need none.
-      client = new OpenAI({ baseURL: endpoint.baseUrl, apiKey: endpoint.apiKey || 'none', maxRetries: 0, timeout: 1_800_000 });
+      const guard = this.publicOnly;
+      client = new OpenAI({
+        baseURL: endpoint.baseUrl,
+        apiKey: endpoint.apiKey || 'none',
+        maxRetries: 0,
+        timeout: 1_800_000,
+        ...(guard && { fetch: ((url: string, init: RequestInit) => guard.fetch(url, { ...(init as object), dispatcher: guard.dispatcher })) as unknown as typeof fetch }),
+      });
       this.clients.set(key, client);
       if (this.clients.size > CLIENT_CACHE_LIMIT) this.clients.delete(this.clients.keys().next().value!);
     }
@@ -98,6 +149,7 @@ export class ModelClient {
 /** Maps what the SDK throws to a ModelCallError; an abort we asked for is rethrown as is. */
 function toModelCallError(err: unknown, signal: AbortSignal): unknown {
   if (signal.aborted || err instanceof APIUserAbortError) return signal.reason ?? err;
+  if (isPrivateHostRefusal(err)) return new ModelCallError(privateHostMessage, false);
   if (err instanceof APIConnectionError) {
     return new ModelCallError(`Could not reach the model: ${clip(err.message)}`, true);
   }
