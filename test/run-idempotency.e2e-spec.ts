@@ -58,6 +58,37 @@ function helpers(t: () => TestApp, queue: () => Queue) {
   return { countRuns, countFiles, countJobs, run };
 }
 
+/**
+ * Holds the key's durable-record row in an open transaction, so that a request with that key
+ * blocks when its run transaction writes the record (while still holding its Redis claim).
+ * Rolled back by `release`, after which the blocked request goes on.
+ */
+async function holdRecordRow(t: TestApp, scope: IdempotencyScope): Promise<{ release: () => Promise<void> }> {
+  const holder = t.db.createQueryRunner();
+  await holder.connect();
+  await holder.startTransaction();
+  await holder.query(
+    `INSERT INTO idempotency_records (org_id, caller, key, fingerprint, status, body, headers, expires_at)
+     VALUES ($1, $2, $3, 'held-by-test', 0, 'null', '{}', now() + interval '1 hour')`,
+    [scope.orgId, scope.caller, scope.key],
+  );
+  return {
+    release: async () => {
+      await holder.rollbackTransaction();
+      await holder.release();
+    },
+  };
+}
+
+/** Waits until `predicate` holds (generous deadline for a busy machine). */
+async function until(predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** The replay is the first answer again: status, body, Location; plus the replay marker and fresh per-request headers. */
 function expectReplay(replay: supertest.Response, first: supertest.Response): void {
   expect(replay.status, JSON.stringify(replay.body)).toBe(first.status);
@@ -276,31 +307,28 @@ describe('run route idempotency', () => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'slow' } };
-    // Hold the first request inside its run transaction: RunsService takes this per-org
-    // advisory lock before it inserts the run, so the first request waits there holding its claim.
-    const holder = t.db.createQueryRunner();
-    await holder.connect();
-    await holder.startTransaction();
-    await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [f.org.id]);
-    const first = h.run(f, key, body).then((r) => r);
     const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
-    const deadline = Date.now() + 10_000;
-    while (!(await t.redis.exists(IdempotencyStore.redisKey(scope))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const hold = await holdRecordRow(t, scope);
+    let first: Promise<supertest.Response>;
     try {
+      first = h.run(f, key, body).then((r) => r);
+      await until(async () => (await t.redis.exists(IdempotencyStore.redisKey(scope))) === 1);
       const busy = await h.run(f, key, body);
       const problem = expectProblem(busy, 409, 'idempotency_in_progress');
+      expect(problem.param).toBe('Idempotency-Key');
       expect(problem.retryAfter).toBe(1);
       expect(busy.headers['retry-after']).toBe('1');
       expect(busy.headers.ratelimit).toBeDefined();
       expectProblem(await h.run(f, key, { input: { ticket: 'different' } }), 422, 'idempotency_conflict');
     } finally {
-      await holder.commitTransaction();
-      await holder.release();
+      await hold.release();
     }
-    const done = await first;
+    const done = await first!;
     expect(done.status, JSON.stringify(done.body)).toBe(201);
+    expect(done.headers['idempotent-replayed']).toBeUndefined();
     expectReplay(await h.run(f, key, body), done);
     expect(await h.countRuns(f.org.id)).toBe(1);
+    expect(await h.countJobs(f.org.id)).toBe(1);
   });
 
   it('replays without creating a run after Redis lost every key (FLUSHDB): the record is in PostgreSQL', async () => {
@@ -375,28 +403,25 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(await h.countRuns(f.org.id)).toBe(1);
   });
 
-  it('still creates one run when a slow request outlives its claim: the second waits on the record, then replays', async () => {
+  it('still creates one run when a slow request outlives its claim: the later one waits on the record, then replays', async () => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'slow' } };
-    const holder = t.db.createQueryRunner();
-    await holder.connect();
-    await holder.startTransaction();
-    await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [f.org.id]);
+    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    const redisKey = IdempotencyStore.redisKey(scope);
+    const hold = await holdRecordRow(t, scope);
     let first: Promise<supertest.Response>;
     let second: Promise<supertest.Response>;
     try {
       first = h.run(f, key, body).then((r) => r);
-      const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
-      const deadline = Date.now() + 10_000;
-      while (!(await t.redis.exists(IdempotencyStore.redisKey(scope))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      // Past the 1 s lock, the claim is gone although the first request is still inside.
-      while ((await t.redis.exists(IdempotencyStore.redisKey(scope))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await until(async () => (await t.redis.exists(redisKey)) === 1);
+      // Past the 1 s lock the claim is gone, although the first request is still inside.
+      await until(async () => (await t.redis.exists(redisKey)) === 0);
       second = h.run(f, key, body).then((r) => r);
-      await new Promise((r) => setTimeout(r, 300));
+      await until(async () => (await t.redis.exists(redisKey)) === 1); // the second claimed the key afresh
+      await new Promise((r) => setTimeout(r, 200)); // and is on its way to the record
     } finally {
-      await holder.commitTransaction();
-      await holder.release();
+      await hold.release();
     }
     const [a, b] = await Promise.all([first!, second!]);
     expect([a.status, b.status]).toEqual([201, 201]);
