@@ -17,8 +17,8 @@ export class IdempotentReplayError extends Error {
 }
 
 /**
- * A request's hold on its `Idempotency-Key` (set by `IdempotencyInterceptor`; get it in a
- * handler with `@IdempotencyClaimed()`, null when the request sent no key).
+ * A request's hold on its `Idempotency-Key`, set by `IdempotencyInterceptor` on
+ * `req.context.idempotency` (absent when the request sent no key).
  *
  * Why a run's creator must call `recordWithin` inside the run's transaction: the durable
  * record is what guarantees "one run per key" when Redis cannot (flushed, or a claim that

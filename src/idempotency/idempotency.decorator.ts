@@ -1,12 +1,11 @@
-import { applyDecorators, createParamDecorator, UseGuards, UseInterceptors, type ExecutionContext } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
-import type { IdempotencyClaim } from './idempotency-claim.js';
+import { applyDecorators, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import { IdempotencyKeyGuard } from './idempotency-key.guard.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 
 /**
- * Makes a route idempotent with `Idempotency-Key` (API.md section 5), and documents it.
+ * Makes a route idempotent with `Idempotency-Key` (API.md section 5) and documents the header
+ * (the route documents its 400 `invalid_idempotency_key`, 409 and 422 answers with its others).
  * Guards and interceptors run in the order they are declared, so in a composite decorator put
  * it after the rate limit, after the upload interceptor and before `@VersionedResponse(…)`:
  *   applyDecorators(RateLimit('run'), UseInterceptors(Upload), Idempotent(), VersionedResponse('run.created'))
@@ -25,16 +24,4 @@ export const Idempotent = () =>
         'A 429 or a 5xx releases the key; a request that never finished releases it after the lock timeout.',
       schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
     }),
-    ApiResponse({ status: 400, description: '`invalid_idempotency_key` (and the other 400 refusals).' }),
-    ApiResponse({
-      status: 409,
-      description: '`idempotency_in_progress`: a request with this key is still running; retry after `Retry-After` seconds.',
-      headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } } },
-    }),
-    ApiResponse({ status: 422, description: '`idempotency_conflict`: the key was already used for a different request.' }),
   );
-
-/** The request's claim on its Idempotency-Key (null without a key), for the service that creates the resource. */
-export const IdempotencyClaimed = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): IdempotencyClaim | null => ctx.switchToHttp().getRequest<Request>().context.idempotency ?? null,
-);
