@@ -19,7 +19,7 @@ import {
   SetDistTagDto,
   UpdateAgentDto,
 } from './agents.dto.js';
-import { ApiProblem } from './agents.openapi.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import type { HttpResponse } from '../api-versions/versioned-response.interceptor.js';
 import { AgentPathGuard } from '../runs/agent-path.guard.js';
 import { RunEndpoint } from '../runs/run-endpoint.decorator.js';

@@ -1,4 +1,4 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -14,8 +14,24 @@ export function redisOptions(extra: RedisOptions = {}): RedisOptions {
   return { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000, ...extra };
 }
 
+const logger = new Logger('Redis');
+
+/**
+ * A connection that reports outages as log lines (ioredis would otherwise print raw
+ * "Unhandled error event" traces); commands still fail and callers answer 503.
+ */
 export function createRedis(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, redisOptions(extra));
+  const redis = new Redis(url, redisOptions(extra));
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) logger.error({ msg: 'Redis connection error', error: err.message });
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.log('Redis connection restored');
+    down = false;
+  });
+  return redis;
 }
 
 /** The shared command connection (rate limits, idempotency locks, run events publish). */

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, getSchemaPath } from '@nestjs/swagger';
-import { ApiProblem } from '../agents/agents.openapi.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import { ListEnvelopeDto } from '../common/http/pagination.js';
 import { MAX_LOGS_PAGE } from './run-logs.service.js';
 import { KEEP_ALIVE_MS, MAX_WAIT_SECONDS } from './run-stream.service.js';

@@ -1,5 +1,5 @@
 import { ApiResponse } from '@nestjs/swagger';
-import { PROBLEM_CODES, problemType, type ProblemCode } from '../common/problem/problem-codes.js';
+import { PROBLEM_CODES, problemType, type ProblemCode } from '../problem/problem-codes.js';
 
 /**
  * Documents a route-specific error answer (problem+json, schema `Problem` from the shared
