@@ -98,6 +98,13 @@ class EnvironmentVariables {
   @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(10)
   WORKER_MAX_STALLED_COUNT: number = 1;
 
+  /**
+   * Workers re-queue `pending` runs older than this whose job is missing (an API process that
+   * died between committing a run and queueing it); checked at this interval too.
+   */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(1) @Max(3600)
+  ORPHAN_RUN_SWEEP_SECONDS: number = 60;
+
   /** First delay before retrying a transient model failure; it doubles on each further attempt. */
   @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(60000)
   MODEL_RETRY_BASE_DELAY_MS: number = 200;
@@ -130,6 +137,7 @@ export interface AppConfig {
     concurrency: number;
     stalledIntervalSeconds: number;
     maxStalledCount: number;
+    orphanSweepSeconds: number;
     retryBaseDelayMs: number;
   };
   models: {
@@ -188,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       concurrency: vars.WORKER_CONCURRENCY,
       stalledIntervalSeconds: vars.WORKER_STALLED_INTERVAL_SECONDS,
       maxStalledCount: vars.WORKER_MAX_STALLED_COUNT,
+      orphanSweepSeconds: vars.ORPHAN_RUN_SWEEP_SECONDS,
       retryBaseDelayMs: vars.MODEL_RETRY_BASE_DELAY_MS,
     },
     models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, serverDefault },

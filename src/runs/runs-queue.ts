@@ -5,3 +5,10 @@ export interface RunJobData {
   runId: string;
   orgId: string;
 }
+
+/** Options of every run job: the id makes adding idempotent; finished jobs are kept a while for inspection. */
+export const runJobOptions = (runId: string) => ({
+  jobId: runId,
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+});

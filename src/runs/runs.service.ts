@@ -24,7 +24,7 @@ import { RunFile } from './run-file.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import { Run, RUN_STATUSES, type RunStatus, type TriggerType } from './run.entity.js';
-import { RUNS_QUEUE, type RunJobData } from './runs-queue.js';
+import { RUNS_QUEUE, runJobOptions, type RunJobData } from './runs-queue.js';
 
 /** Everything the run endpoint hands over (API.md section 5); steps 1–5 have passed. */
 export interface RunCreateRequest {
@@ -319,11 +319,7 @@ export class RunsService {
         this.queue.add(
           'run',
           { runId: run.id, orgId: run.orgId },
-          {
-            jobId: run.id,
-            removeOnComplete: { age: 24 * 3600, count: 10_000 },
-            removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-          },
+          runJobOptions(run.id),
         ),
         QUEUE_ADD_TIMEOUT_MS,
       );

@@ -6,6 +6,7 @@ import { ModelsModule } from '../../models/models.module.js';
 import { RunActivityModule } from '../run-activity.module.js';
 import { RUNS_QUEUE } from '../runs-queue.js';
 import { ModelClient } from './model-client.js';
+import { OrphanRunsSweeper } from './orphan-runs.sweeper.js';
 import { RunExecutor } from './run-executor.js';
 import { RunsProcessor } from './runs.processor.js';
 
@@ -38,7 +39,7 @@ export class RunExecutionModule {
     return {
       module: RunExecutionModule,
       imports: [BullModule.registerQueue({ name: RUNS_QUEUE }), RunActivityModule, ModelsModule, FilesModule],
-      providers: [ModelClient, RunExecutor, { provide: RunsProcessor, useClass: ConfiguredRunsProcessor }],
+      providers: [ModelClient, RunExecutor, OrphanRunsSweeper, { provide: RunsProcessor, useClass: ConfiguredRunsProcessor }],
     };
   }
 }

@@ -1,0 +1,62 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrphanRunsSweeper } from '../src/runs/execution/orphan-runs.sweeper.js';
+import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
+import { startApp, type TestApp } from './support/app.js';
+import { createOrg, type TestOrg } from './support/factories.js';
+import { FakeModelServer } from './support/fake-model-server.js';
+import { createAgent, createFakeModel, keyCaller, pollRun, runLogs, startRun, type RunCaller } from './support/run-helpers.js';
+
+/**
+ * An API process that dies between committing a run and queueing its job leaves a `pending`
+ * run with no job. Workers find such runs and queue them again, once.
+ */
+describe('pending runs whose job is missing', () => {
+  let api: TestApp;
+  let worker: TestApp;
+  let fake: FakeModelServer;
+  let org: TestOrg;
+  let caller: RunCaller;
+
+  beforeAll(async () => {
+    fake = await FakeModelServer.start();
+    api = await startApp({ PROCESS_ROLE: 'api' });
+    org = await createOrg(api);
+    caller = await keyCaller(api, org);
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await fake?.close();
+  });
+
+  it('are re-queued by a worker and executed exactly once; runs that have a job are left alone', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+
+    const orphan = await startRun(api, caller, agent, { input: { ticket: 'lost' } });
+    const queued = await startRun(api, caller, agent, { input: { ticket: 'kept' } });
+    // Simulate the crash window: the run row is committed but its job never reached Redis.
+    await queue.remove(orphan.id);
+    expect(await queue.getJob(orphan.id)).toBeUndefined();
+    // Age both runs past the sweep threshold.
+    await api.db.query(`UPDATE runs SET created_at = created_at - interval '10 seconds' WHERE id = ANY($1)`, [[orphan.id, queued.id]]);
+
+    // The test drives the sweep itself rather than waiting for the worker's timer.
+    worker = await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
+    const sweeper = worker.app.get(OrphanRunsSweeper);
+    const requeued = await sweeper.sweep();
+    expect(requeued).toBeGreaterThanOrEqual(1);
+    expect(await sweeper.sweep()).toBe(0);
+
+    for (const run of [orphan, queued]) {
+      const done = await pollRun(api, caller, run.id);
+      expect(done.status).toBe('success');
+      const outputs = (await runLogs(api, caller, run.id)).filter((l) => l.type === 'result' && l.event === 'output');
+      expect(outputs).toHaveLength(1);
+    }
+    expect(fake.requestsFor(model.model)).toHaveLength(2);
+  });
+});
