@@ -1,10 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Organization } from '../orgs/organization.entity.js';
 
 @Entity('api_keys')
 export class ApiKey {
   @PrimaryColumn('uuid')
   id: string;
 
+  @ForeignKey(() => Organization, { name: 'fk_api_keys_org', onDelete: 'CASCADE' })
   @Index()
   @Column('uuid')
   orgId: string;

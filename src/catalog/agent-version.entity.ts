@@ -1,5 +1,6 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import type { AgentManifest } from './manifest.js';
+import { Agent } from './agent.entity.js';
 
 /** An immutable published snapshot of an agent's manifest and prompt. */
 @Entity('agent_versions')
@@ -8,6 +9,7 @@ export class AgentVersion {
   @PrimaryColumn('uuid')
   id: string;
 
+  @ForeignKey(() => Agent, { name: 'fk_agent_versions_agent', onDelete: 'CASCADE' })
   @Column('uuid')
   agentId: string;
 

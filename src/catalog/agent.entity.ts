@@ -1,5 +1,6 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import type { AgentManifest } from './manifest.js';
+import { Organization } from '../orgs/organization.entity.js';
 
 /** An agent `@scope/name` and its live (editable) working copy. */
 @Entity('agents')
@@ -9,6 +10,7 @@ export class Agent {
   @PrimaryColumn('uuid')
   id: string;
 
+  @ForeignKey(() => Organization, { name: 'fk_agents_org', onDelete: 'CASCADE' })
   @Column('uuid')
   orgId: string;
 

@@ -1,4 +1,5 @@
 import { ApiKey } from '../api-keys/api-key.entity.js';
+import { BetterAuthUser } from '../auth/better-auth-user.entity.js';
 import { AgentDistTag } from '../catalog/agent-dist-tag.entity.js';
 import { AgentVersion } from '../catalog/agent-version.entity.js';
 import { Agent } from '../catalog/agent.entity.js';
@@ -13,6 +14,7 @@ import { Run } from '../runs/run.entity.js';
 
 /** Every TypeORM entity; listed (not globbed) so the app, the CLI and Vitest load the same set. */
 export const ENTITIES = [
+  BetterAuthUser,
   Organization,
   Member,
   ApiKey,

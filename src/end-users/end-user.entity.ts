@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Organization } from '../orgs/organization.entity.js';
 
 @Entity('end_users')
 @Index(['orgId', 'externalId'], { unique: true, where: '"external_id" IS NOT NULL' })
@@ -7,6 +8,7 @@ export class EndUser {
   @PrimaryColumn('text')
   id: string;
 
+  @ForeignKey(() => Organization, { name: 'fk_end_users_org', onDelete: 'CASCADE' })
   @Index()
   @Column('uuid')
   orgId: string;
@@ -20,7 +22,7 @@ export class EndUser {
   @Column('text', { nullable: true })
   email: string | null;
 
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb', { default: () => "'{}'" })
   metadata: Record<string, unknown>;
 
   @CreateDateColumn({ type: 'timestamptz', precision: 3 })

@@ -29,7 +29,7 @@ export class IdempotencyRecord {
   body: unknown;
 
   /** Headers replayed with the body (e.g. `Location`). */
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb', { default: () => "'{}'" })
   headers: Record<string, string>;
 
   @Column('text', { nullable: true })

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Organization } from '../orgs/organization.entity.js';
 
 /** An organization's OpenAI-compatible chat-completions endpoint. */
 @Entity('models')
@@ -8,6 +9,7 @@ export class ModelConfig {
   @PrimaryColumn('uuid')
   id: string;
 
+  @ForeignKey(() => Organization, { name: 'fk_models_org', onDelete: 'CASCADE' })
   @Column('uuid')
   orgId: string;
 

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Run } from './run.entity.js';
 
 /** A file uploaded with a run; its bytes live in FileStorage under `storageKey`. */
 @Entity('run_files')
@@ -8,6 +9,7 @@ export class RunFile {
   @PrimaryColumn('text')
   id: string;
 
+  @ForeignKey(() => Run, { name: 'fk_run_files_run', onDelete: 'CASCADE' })
   @Column('text')
   runId: string;
 

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Run } from './run.entity.js';
 
 export type RunLogType = 'system' | 'progress' | 'result';
 export type RunLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -10,6 +11,7 @@ export class RunLog {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   id: string;
 
+  @ForeignKey(() => Run, { name: 'fk_run_logs_run', onDelete: 'CASCADE' })
   @Column('text')
   runId: string;
 
@@ -28,7 +30,7 @@ export class RunLog {
   @Column('text')
   message: string;
 
-  @Column('jsonb', { default: () => "'{}'::jsonb" })
+  @Column('jsonb', { default: () => "'{}'" })
   data: Record<string, unknown>;
 
   @CreateDateColumn({ type: 'timestamptz', precision: 3 })

@@ -1,5 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import type { AgentManifest } from '../catalog/manifest.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Agent } from '../catalog/agent.entity.js';
 
 export const RUN_STATUSES = ['pending', 'running', 'success', 'failed', 'timeout', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -16,14 +18,19 @@ export type TriggerType = 'user' | 'api_key' | 'end_user';
 @Index(['orgId', 'createdAt', 'id'])
 @Index(['agentId', 'createdAt', 'id'])
 @Index(['orgId', 'endUserId', 'createdAt', 'id'])
+@Check('chk_runs_status', `"status" IN ('pending', 'running', 'success', 'failed', 'timeout', 'cancelled')`)
+@Index('idx_runs_org_live', ['orgId'], { where: `"status" IN ('pending', 'running')` })
+@Index('uq_runs_org_live_slot', ['orgId', 'concurrencySlot'], { unique: true, where: `"status" IN ('pending', 'running')` })
 export class Run {
   /** `run_<uuidv7>` */
   @PrimaryColumn('text')
   id: string;
 
+  @ForeignKey(() => Organization, { name: 'fk_runs_org', onDelete: 'CASCADE' })
   @Column('uuid')
   orgId: string;
 
+  @ForeignKey(() => Agent, { name: 'fk_runs_agent', onDelete: 'CASCADE' })
   @Column('uuid')
   agentId: string;
 
