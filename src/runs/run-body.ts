@@ -4,17 +4,12 @@ import { acceptsType, getFileFields, mimeTypeForExtension, type FileField } from
 import { newFileId } from '../common/ids.js';
 import { ProblemException, type ProblemFieldError } from '../common/problem/problem.exception.js';
 import { metadataProblem } from '../common/validation/metadata.js';
+import type { RunFileResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import type { UploadedRunFile } from './run-uploads.js';
 
 /** A file accepted for a run: its id and effective type decided, its bytes still staged. */
-export interface AcceptedRunFile {
-  id: string;
-  field: string;
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
+export interface AcceptedRunFile extends RunFileResource {
   stagingKey: string;
 }
 
