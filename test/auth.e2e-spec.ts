@@ -125,11 +125,13 @@ describe('authentication and organization context', () => {
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     });
 
-    it('stops an expired key', async () => {
-      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-      const { id, key } = await createApiKey(t, org, { expiresAt });
+    it('stops an expired key, even one authentication has cached', async () => {
+      // Expiry is checked against the clock on every use, cached or not: let a short key run out.
+      const expiresAt = Date.now() + 4_000;
+      const { key } = await createApiKey(t, org, { expiresAt: new Date(expiresAt).toISOString() });
       expect((await bearer(key).get('/api/end-users')).status).toBe(200);
-      await t.db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      expect((await bearer(key).get('/api/end-users')).status).toBe(200);
+      await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now() + 100)));
       const res = await bearer(key).get('/api/end-users');
       expect(expectProblem(res, 401, 'unauthorized').detail).toBe('Invalid or expired API key');
     });

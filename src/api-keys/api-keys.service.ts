@@ -9,6 +9,7 @@ import { ProblemException, type ProblemFieldError } from '../common/problem/prob
 import { ApiKey } from './api-key.entity.js';
 import { API_KEY_PATTERN, generateApiKey, hashApiKey, hashesEqual } from './api-key-token.js';
 import type { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto.js';
+import { CredentialCache } from './credential-cache.js';
 
 const present = (key: ApiKey): ApiKeyDto => ({
   id: key.id,
@@ -37,7 +38,10 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cache: CredentialCache,
+  ) {}
 
   /** Mints a key for the caller's org; the plaintext is returned here and never again. */
   async create(caller: OrgPrincipal, dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
@@ -78,21 +82,33 @@ export class ApiKeysService {
     return toPage(await applyPage(qb, 'k', page, isUuidString).getMany(), page.limit, present);
   }
 
-  /** Revokes at once: authentication reads the key from the database on every request. */
+  /** Revokes at once: every process drops the key from its credential cache before this answers. */
   async revoke(orgId: string, id: string): Promise<void> {
     const result = await this.db.getRepository(ApiKey).update({ id, orgId, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!result.affected) throw new ProblemException('not_found', 'No such API key in this organization.');
+    await this.cache.invalidate({ keyId: id });
   }
 
   /**
    * The active key matching `token`, or null (unknown, revoked, expired, malformed).
-   * Looked up by its SHA-256 (indexed), then compared in constant time.
+   * Looked up by its SHA-256 (indexed), then compared in constant time; recent answers come
+   * from the in-process {@link CredentialCache} (expiry still checked against the clock).
    */
   async findActiveByToken(token: string): Promise<ApiKeyCredential | null> {
     if (!API_KEY_PATTERN.test(token)) return null;
     const hash = hashApiKey(token);
+    const cached = this.cache.get(hash);
+    if (cached) {
+      const now = Date.now();
+      if (cached.lastUsedAt === null || now - cached.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+        cached.lastUsedAt = now;
+        this.touch(cached.credential.id, null);
+      }
+      return cached.credential;
+    }
+    const ticket = this.cache.ticket();
     const rows: Array<Record<string, unknown>> = await this.db.query(
-      `SELECT k.id, k.org_id, k.created_by_user_id, k.scopes, k.key_hash, k.last_used_at, m.role, o.api_version
+      `SELECT k.id, k.org_id, k.created_by_user_id, k.scopes, k.key_hash, k.last_used_at, k.expires_at, m.role, o.api_version
          FROM api_keys k
          JOIN organizations o ON o.id = k.org_id
          LEFT JOIN members m ON m.org_id = k.org_id AND m.user_id = k.created_by_user_id
@@ -101,8 +117,9 @@ export class ApiKeysService {
     );
     const row = rows[0];
     if (!row || !hashesEqual(String(row.key_hash), hash)) return null;
-    this.touch(String(row.id), row.last_used_at as Date | null);
-    return {
+    const lastUsedAt = row.last_used_at as Date | null;
+    const touched = this.touch(String(row.id), lastUsedAt);
+    const credential: ApiKeyCredential = {
       id: String(row.id),
       orgId: String(row.org_id),
       createdByUserId: String(row.created_by_user_id),
@@ -110,13 +127,18 @@ export class ApiKeysService {
       creatorRole: isRole(row.role) ? row.role : null,
       orgApiVersion: String(row.api_version),
     };
+    if (credential.creatorRole) {
+      this.cache.set(ticket, hash, credential, row.expires_at as Date | null, touched ? new Date() : lastUsedAt);
+    }
+    return credential;
   }
 
   /** Records use without holding up the request; at most one write a minute per key. */
-  private touch(id: string, lastUsedAt: Date | null): void {
-    if (lastUsedAt && Date.now() - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+  private touch(id: string, lastUsedAt: Date | null): boolean {
+    if (lastUsedAt && Date.now() - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return false;
     this.db
       .query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [id])
       .catch((err: unknown) => this.logger.warn({ err, msg: 'could not record API key use', apiKeyId: id }));
+    return true;
   }
 }

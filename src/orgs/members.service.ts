@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { CredentialCache } from '../api-keys/credential-cache.js';
 import type { Role } from '../auth/permissions.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
@@ -39,7 +40,10 @@ const noSuchMember = () => new ProblemException('not_found', 'No such member in 
  */
 @Injectable()
 export class MembersService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly credentials: CredentialCache,
+  ) {}
 
   async list(orgId: string, page: PageRequest): Promise<ListEnvelope<MemberDto>> {
     const qb = this.db
@@ -82,12 +86,15 @@ export class MembersService {
 
   async changeRole(caller: OrgPrincipal, userId: string, role: Role): Promise<MemberDto> {
     if (role === 'owner' && caller.role !== 'owner') throw ownerOnly();
-    return this.db.transaction(async (tx) => {
+    const member = await this.db.transaction(async (tx) => {
       const target = await this.target(tx, caller, userId);
       if (target.role === 'owner' && role !== 'owner') await this.keepAnOwner(tx, caller.orgId);
       if (target.role !== role) await tx.update(Member, { orgId: caller.orgId, userId: target.userId }, { role });
       return present(await this.row(tx, caller.orgId, target.userId));
     });
+    // Their API keys act with the new role from now on, in every process.
+    await this.credentials.invalidate({ orgId: caller.orgId });
+    return member;
   }
 
   /** Removing a member also kills the API keys they created (authentication checks the creator). */
@@ -97,6 +104,7 @@ export class MembersService {
       if (target.role === 'owner') await this.keepAnOwner(tx, caller.orgId);
       await tx.delete(Member, { orgId: caller.orgId, userId: target.userId });
     });
+    await this.credentials.invalidate({ orgId: caller.orgId });
   }
 
   /** The member acted on, with the owner rule checked before anything else can answer. */

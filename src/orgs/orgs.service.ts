@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { CredentialCache } from '../api-keys/credential-cache.js';
 import { checkApiVersion } from '../api-versions/api-version.js';
 import type { Role } from '../auth/permissions.js';
 import { InjectConfig } from '../config/config.module.js';
@@ -27,6 +28,7 @@ export class OrgsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly credentials: CredentialCache,
   ) {}
 
   /** Creates the org with the caller as its owner, pinned to the platform default version. */
@@ -67,6 +69,9 @@ export class OrgsService {
     const org = await repo.findOneByOrFail({ id: orgId });
     if (dto.name !== undefined) org.name = dto.name;
     if (dto.apiVersion !== undefined) org.apiVersion = dto.apiVersion;
-    return present(await repo.save(org), role);
+    const saved = await repo.save(org);
+    // API keys carry the org's pinned version: every process must see the new one at once.
+    if (dto.apiVersion !== undefined) await this.credentials.invalidate({ orgId });
+    return present(saved, role);
   }
 }
