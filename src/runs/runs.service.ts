@@ -8,6 +8,7 @@ import type { ApiVersion } from '../api-versions/api-version.js';
 import { HttpResponse } from '../api-versions/versioned-response.interceptor.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { parseAgentPath, type AgentPath } from '../catalog/agent-path.js';
+import { Agent } from '../catalog/agent.entity.js';
 import { AgentsService } from '../catalog/agents.service.js';
 import type { AgentManifest } from '../catalog/manifest.js';
 import { currentContext } from '../common/context/request-context.js';
@@ -96,8 +97,9 @@ export class RunsService {
    */
   async create(caller: OrgPrincipal, request: RunCreateRequest): Promise<HttpResponse> {
     const path = parseAgentPath(request.scope, request.name);
-    const agent = await this.agents.findByName(caller.orgId, path.scope, path.name);
-    if (!agent) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
+    const found = await this.findAgentForRun(caller.orgId, path);
+    if (!found) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
+    const { agent, orgDefault } = found;
     if (!caller.permissions.has('agents:run')) {
       throw new ProblemException('forbidden', 'This request requires the agents:run permission.');
     }
@@ -106,7 +108,7 @@ export class RunsService {
     }
     const resolved = await this.agents.resolve(agent, request.version);
     const body = acceptRunBody(request.submission, resolved.manifest);
-    const model = await this.chooseModel(caller.orgId, body.modelId, resolved.manifest);
+    const model = await this.chooseModel(caller.orgId, body.modelId, resolved.manifest, orgDefault);
 
     const run = Object.assign(new Run(), {
       id: newRunId(),
@@ -151,8 +153,42 @@ export class RunsService {
     return new HttpResponse(201, presentRun(run, files), { Location: `/api/runs/${run.id}` });
   }
 
+  /**
+   * The org's agent `scope/name` and the org's default model, in one round trip (the hot path
+   * of the run endpoint: read raw, without the ORM's query building).
+   */
+  private async findAgentForRun(orgId: string, path: AgentPath): Promise<{ agent: Agent; orgDefault: ChosenModel | null } | null> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at,
+              d.id AS default_model_id, d.model AS default_model
+         FROM agents a
+         LEFT JOIN models d ON d.org_id = a.org_id AND d.is_default
+        WHERE a.org_id = $1 AND a.scope = $2 AND a.name = $3`,
+      [orgId, path.scope, path.name],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const agent = Object.assign(new Agent(), {
+      id: row.id as string,
+      orgId: row.org_id as string,
+      scope: row.scope as string,
+      name: row.name as string,
+      manifest: row.manifest as AgentManifest,
+      prompt: row.prompt as string,
+      createdAt: row.created_at as Date,
+      updatedAt: row.updated_at as Date,
+    });
+    const orgDefault = row.default_model_id == null ? null : { modelId: row.default_model_id as string, model: row.default_model as string };
+    return { agent, orgDefault };
+  }
+
   /** Step 10: `modelId` > the manifest's `model` (no fallback) > the org default > the server default. */
-  private async chooseModel(orgId: string, modelId: string | undefined, manifest: AgentManifest): Promise<ChosenModel> {
+  private async chooseModel(
+    orgId: string,
+    modelId: string | undefined,
+    manifest: AgentManifest,
+    orgDefault: ChosenModel | null,
+  ): Promise<ChosenModel> {
     if (modelId !== undefined) {
       const model = await this.models.findById(orgId, modelId);
       if (!model) throw new ProblemException('not_found', 'modelId names no model of this organization.', { param: 'modelId' });
@@ -168,8 +204,7 @@ export class RunsService {
       }
       return { modelId: model.id, model: model.model };
     }
-    const fallback = await this.models.findDefault(orgId);
-    if (fallback) return { modelId: fallback.id, model: fallback.model };
+    if (orgDefault) return orgDefault;
     const server = this.config.models.serverDefault;
     if (server) return { modelId: null, model: server.model };
     throw new ProblemException(
