@@ -143,6 +143,47 @@ export class IdempotencyStore {
     return rows.length > 0;
   }
 
+  /**
+   * `saveRecord` as one step of a caller's data-modifying CTE, so a run and its record are
+   * written by one statement: records the run that the CTE step `source` inserted (its `id`
+   * and `created_at` columns), with the JSON string `placeholder` in the body replaced by that
+   * run's `created_at` (ISO 8601, milliseconds, as `Date.toISOString` writes it). Parameters
+   * are numbered from `$first`. Returns one row when the record was written, none when a live
+   * record for the key already exists.
+   */
+  recordStep(
+    source: string,
+    scope: IdempotencyScope,
+    fingerprint: string,
+    response: StoredResponse,
+    placeholder: string,
+    first: number,
+  ): { sql: string; params: unknown[] } {
+    const p = (i: number) => `$${first + i}`;
+    const createdAt = `to_json(to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text`;
+    const sql = `INSERT INTO idempotency_records (org_id, caller, key, fingerprint, status, body, headers, run_id, expires_at)
+SELECT ${p(0)}::uuid, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::int, replace(${p(5)}::text, ${p(6)}::text, ${createdAt})::json,
+       ${p(7)}::jsonb, s.id, now() + make_interval(secs => ${p(8)}::double precision)
+  FROM ${source} s
+ON CONFLICT (org_id, caller, key) DO UPDATE
+   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body,
+       headers = EXCLUDED.headers, run_id = EXCLUDED.run_id, created_at = now(), expires_at = EXCLUDED.expires_at
+ WHERE idempotency_records.expires_at <= now()
+RETURNING 1`;
+    const params = [
+      scope.orgId,
+      scope.caller,
+      scope.key,
+      fingerprint,
+      response.status,
+      JSON.stringify(response.body ?? null),
+      JSON.stringify(placeholder),
+      JSON.stringify(response.headers),
+      RETENTION_MS / 1000,
+    ];
+    return { sql, params };
+  }
+
   async findRecord(scope: IdempotencyScope, executor: Executor = this.db): Promise<DurableRecord | null> {
     const rows: Array<Record<string, unknown>> = await executor.query(SELECT_RECORD, [scope.orgId, scope.caller, scope.key]);
     const row = rows[0];

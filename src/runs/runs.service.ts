@@ -149,8 +149,13 @@ export class RunsService {
     return this.created(run, files);
   }
 
-  private created(run: Run, files: RunFile[]): HttpResponse {
-    return new HttpResponse(201, presentRun(run, files), { Location: `/api/runs/${run.id}` });
+  /** The 201 answer; `createdAt` stands in for the run's own when it is not known yet. */
+  private created(run: Run, files: RunFile[], createdAt?: string): HttpResponse {
+    const body =
+      createdAt === undefined
+        ? presentRun(run, files)
+        : { ...presentRun(Object.assign(new Run(), run, { createdAt: new Date(0) }), files), createdAt };
+    return new HttpResponse(201, body, { Location: `/api/runs/${run.id}` });
   }
 
   /**
@@ -236,10 +241,12 @@ export class RunsService {
     const moved: string[] = [];
     try {
       await this.db.transaction(async (em) => {
-        await this.insertRun(em, run);
+        // Without files, the run and its idempotency record go in one statement (the hot path).
+        const together = idempotency !== null && files.length === 0;
+        await this.insertRun(em, run, together ? idempotency : null);
         if (files.length > 0) await this.insertFiles(em, files);
         files.forEach((file) => (file.createdAt = run.createdAt));
-        if (idempotency) await idempotency.recordWithin(em, run.id, this.created(run, files));
+        if (idempotency && !together) await idempotency.recordWithin(em, run.id, this.created(run, files));
         for (const [index, file] of files.entries()) {
           await this.storage.commit(body.files[index].stagingKey, file.storageKey);
           moved.push(file.storageKey);
@@ -260,41 +267,52 @@ export class RunsService {
    * slot is tried first (almost always free when the org is below its cap); on a collision the
    * live runs are read to pick among the free slots, and none free → 429.
    */
-  private async insertRun(em: EntityManager, run: Run): Promise<void> {
+  private async insertRun(em: EntityManager, run: Run, record: IdempotencyClaim | null): Promise<void> {
     const cap = this.config.runs.orgMaxConcurrentRuns;
-    let slot = randomInt(cap);
-    for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
-      const rows: Array<{ created_at: Date }> = await em.query(
-        `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
+    // With `record`, the idempotency record is inserted by the same statement, only when the run
+    // row was; its response carries a placeholder for the created_at the statement assigns.
+    const placeholder = `created-at:${run.id}`;
+    const step = record?.recordStep('run', this.created(run, [], placeholder), placeholder, 20);
+    const insert = `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
                            input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id, concurrency_slot)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT (org_id, concurrency_slot) WHERE status IN ('pending', 'running') DO NOTHING
-         RETURNING created_at`,
-        [
-          run.id,
-          run.orgId,
-          run.agentId,
-          run.agentScope,
-          run.agentName,
-          run.agentVersion,
-          run.agentRef,
-          JSON.stringify(run.manifest),
-          run.prompt,
-          JSON.stringify(run.input),
-          JSON.stringify(run.metadata),
-          run.modelId,
-          run.model,
-          run.apiVersion,
-          run.triggeredByType,
-          run.userId,
-          run.apiKeyId,
-          run.endUserId,
-          slot,
-        ],
-      );
+         RETURNING id, created_at`;
+    const sql = step
+      ? `WITH run AS (${insert}), rec AS (${step.sql}) SELECT run.created_at, EXISTS (SELECT 1 FROM rec) AS recorded FROM run`
+      : insert;
+    let slot = randomInt(cap);
+    for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
+      const rows: Array<{ created_at: Date; recorded?: boolean }> = await em.query(sql, [
+        run.id,
+        run.orgId,
+        run.agentId,
+        run.agentScope,
+        run.agentName,
+        run.agentVersion,
+        run.agentRef,
+        JSON.stringify(run.manifest),
+        run.prompt,
+        JSON.stringify(run.input),
+        JSON.stringify(run.metadata),
+        run.modelId,
+        run.model,
+        run.apiVersion,
+        run.triggeredByType,
+        run.userId,
+        run.apiKeyId,
+        run.endUserId,
+        slot,
+        ...(step?.params ?? []),
+      ]);
       if (rows.length > 0) {
         run.createdAt = rows[0].created_at;
         run.concurrencySlot = slot;
+        if (record) {
+          // No record written: the key already has a finished response; roll the run back.
+          if (!rows[0].recorded) throw await record.conflict(em);
+          record.recorded(run.id, run.createdAt);
+        }
         return;
       }
       const free = await this.freeSlot(em, run.orgId, cap);
