@@ -54,6 +54,14 @@ const SLOT_ATTEMPTS = 8;
 /** Up to this cap, free slots are listed exactly; above it they are drawn at random. */
 const FREE_SLOT_SCAN_LIMIT = 10_000;
 
+/** Marks the error `insertRun`'s statement raises when the idempotency key already has a record. */
+const RECORD_EXISTS = 'idempotency_record_exists';
+const isRecordExists = (err: unknown): boolean => {
+  const e = err as { code?: string; message?: string; driverError?: { code?: string; message?: string } };
+  const code = e.driverError?.code ?? e.code;
+  return code === '22007' && String(e.driverError?.message ?? e.message).includes(RECORD_EXISTS);
+};
+
 const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
 const runNotFound = () => new ProblemException('run_not_found', 'No such run in this organization.');
 
@@ -222,7 +230,8 @@ export class RunsService {
    * Step 11 and storage, in one transaction: the run takes a free concurrency slot (the cap,
    * enforced by a unique index, see `insertRun`), its files are recorded, the idempotency
    * record written, and the staged bytes moved to their final keys. If anything fails, the
-   * transaction rolls back and the moved files are deleted.
+   * transaction rolls back and the moved files are deleted. Without files, one statement does
+   * it all (run + record), atomic by itself.
    */
   private async store(run: Run, body: AcceptedRunBody, idempotency: IdempotencyClaim | null): Promise<RunFile[]> {
     const files = body.files.map((file) =>
@@ -240,13 +249,17 @@ export class RunsService {
     );
     const moved: string[] = [];
     try {
+      if (files.length === 0) {
+        // The hot path: the run and its idempotency record in one statement, which is all or
+        // nothing by itself (no BEGIN/COMMIT round trips).
+        await this.insertRun(this.db.manager, run, idempotency);
+        return files;
+      }
       await this.db.transaction(async (em) => {
-        // Without files, the run and its idempotency record go in one statement (the hot path).
-        const together = idempotency !== null && files.length === 0;
-        await this.insertRun(em, run, together ? idempotency : null);
-        if (files.length > 0) await this.insertFiles(em, files);
+        await this.insertRun(em, run, null);
+        await this.insertFiles(em, files);
         files.forEach((file) => (file.createdAt = run.createdAt));
-        if (idempotency && !together) await idempotency.recordWithin(em, run.id, this.created(run, files));
+        if (idempotency) await idempotency.recordWithin(em, run.id, this.created(run, files));
         for (const [index, file] of files.entries()) {
           await this.storage.commit(body.files[index].stagingKey, file.storageKey);
           moved.push(file.storageKey);
@@ -278,12 +291,17 @@ export class RunsService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT (org_id, concurrency_slot) WHERE status IN ('pending', 'running') DO NOTHING
          RETURNING id, created_at`;
+    // A run inserted without its record (the key already has one) must not survive: the cast of
+    // a non-date aborts the whole statement, so neither row is written.
     const sql = step
-      ? `WITH run AS (${insert}), rec AS (${step.sql}) SELECT run.created_at, EXISTS (SELECT 1 FROM rec) AS recorded FROM run`
+      ? `WITH run AS (${insert}), rec AS (${step.sql})
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM rec) THEN run.created_at
+                     ELSE ('${RECORD_EXISTS}:' || run.id)::timestamptz END AS created_at
+           FROM run`
       : insert;
     let slot = randomInt(cap);
     for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
-      const rows: Array<{ created_at: Date; recorded?: boolean }> = await em.query(sql, [
+      const rows: Array<{ created_at: Date }> = await em.query(sql, [
         run.id,
         run.orgId,
         run.agentId,
@@ -304,15 +322,15 @@ export class RunsService {
         run.endUserId,
         slot,
         ...(step?.params ?? []),
-      ]);
+      ]).catch(async (err: unknown) => {
+        // The key already has a finished response: the caller replays it (see recordWithin).
+        if (record && isRecordExists(err)) throw await record.conflict(em);
+        throw err;
+      });
       if (rows.length > 0) {
         run.createdAt = rows[0].created_at;
         run.concurrencySlot = slot;
-        if (record) {
-          // No record written: the key already has a finished response; roll the run back.
-          if (!rows[0].recorded) throw await record.conflict(em);
-          record.recorded(run.id, run.createdAt);
-        }
+        record?.recorded(run.id, run.createdAt);
         return;
       }
       const free = await this.freeSlot(em, run.orgId, cap);
