@@ -19,6 +19,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
 import { FILE_STORAGE, runFileKey, type FileStorage } from '../files/file-storage.js';
 import type { IdempotencyClaim } from '../idempotency/idempotency-claim.js';
+import { preparedQuery } from '../database/prepared.js';
 import { ModelsService } from '../models/models.service.js';
 import { acceptRunBody, type AcceptedRunBody } from './run-body.js';
 import { RunFile } from './run-file.entity.js';
@@ -171,7 +172,9 @@ export class RunsService {
    * of the run endpoint: read raw, without the ORM's query building).
    */
   private async findAgentForRun(orgId: string, path: AgentPath): Promise<{ agent: Agent; orgDefault: ChosenModel | null } | null> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(
+    const rows = await preparedQuery<Record<string, unknown>>(
+      this.db,
+      'runs.find-agent',
       `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at,
               d.id AS default_model_id, d.model AS default_model
          FROM agents a
@@ -301,7 +304,7 @@ export class RunsService {
       : insert;
     let slot = randomInt(cap);
     for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
-      const rows: Array<{ created_at: Date }> = await em.query(sql, [
+      const params = [
         run.id,
         run.orgId,
         run.agentId,
@@ -322,7 +325,13 @@ export class RunsService {
         run.endUserId,
         slot,
         ...(step?.params ?? []),
-      ]).catch(async (err: unknown) => {
+      ];
+      // Outside a transaction (the hot path), as a prepared statement.
+      const query: Promise<Array<{ created_at: Date }>> =
+        em === this.db.manager
+          ? preparedQuery(this.db, step ? 'runs.insert-with-record' : 'runs.insert', sql, params)
+          : em.query(sql, params);
+      const rows = await query.catch(async (err: unknown) => {
         // The key already has a finished response: the caller replays it (see recordWithin).
         if (record && isRecordExists(err)) throw await record.conflict(em);
         throw err;
