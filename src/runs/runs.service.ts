@@ -26,6 +26,7 @@ import { RunFile } from './run-file.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import { Run, RUN_STATUSES, type RunStatus, type TriggerType } from './run.entity.js';
+import { RunLifecycleService } from './run-lifecycle.service.js';
 import { RUNS_QUEUE, runJobOptions, type RunJobData } from './runs-queue.js';
 
 /** Everything the run endpoint hands over (API.md section 5); steps 1–5 have passed. */
@@ -64,7 +65,6 @@ const isRecordExists = (err: unknown): boolean => {
 };
 
 const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
-const runNotFound = () => new ProblemException('run_not_found', 'No such run in this organization.');
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -97,6 +97,7 @@ export class RunsService {
     @InjectConfig() private readonly config: AppConfig,
     private readonly agents: AgentsService,
     private readonly models: ModelsService,
+    private readonly lifecycle: RunLifecycleService,
   ) {}
 
   /**
@@ -435,13 +436,8 @@ export class RunsService {
 
   /** One run; another org's run, or another end-user's under `Appstrate-User`, is not found. */
   async get(caller: OrgPrincipal, runId: string): Promise<RunResource> {
-    if (!isRunId(runId)) throw runNotFound();
-    const run = await this.db.getRepository(Run).findOne({
-      where: { id: runId, orgId: caller.orgId, ...(caller.endUserId && { endUserId: caller.endUserId }) },
-    });
-    if (!run) throw runNotFound();
-    const files = await this.db.getRepository(RunFile).find({ where: { runId: run.id, orgId: caller.orgId } });
-    return presentRun(run, files);
+    const run = await this.lifecycle.findForCaller(caller, runId);
+    return presentRun(run, await this.lifecycle.filesOf(run));
   }
 
   /** `GET /api/runs`: filters `agent`, `status`, `endUser`; newest first, cursor paging. */
