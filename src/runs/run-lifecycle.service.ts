@@ -5,6 +5,7 @@ import type { OrgPrincipal } from '../auth/principal.js';
 import { getFileFields } from '../catalog/manifest-files.js';
 import { isPrefixedV7 } from '../common/ids.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { preparedQuery } from '../database/prepared.js';
 import { RunEventsService } from './run-events.service.js';
 import { RunFile } from './run-file.entity.js';
 import { presentLogRow, type LogRow, type RunLogEntry, type RunLogInput } from './run-log.presenter.js';
@@ -53,12 +54,14 @@ const LOG_CTE = `log AS (
 @Injectable()
 export class RunLifecycleService {
   private readonly columns: Array<[property: string, column: string]>;
+  private readonly returning: string;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly events: RunEventsService,
   ) {
     this.columns = db.getMetadata(Run).columns.map((c) => [c.propertyName, c.databaseName]);
+    this.returning = this.columns.map(([, column]) => `"${column}"`).join(', ');
   }
 
   /**
@@ -67,7 +70,8 @@ export class RunLifecycleService {
    */
   async start(runId: string, logs: RunLogInput[]): Promise<{ run: Run; files: RunFile[] } | null> {
     const rows = await this.transition(
-      `UPDATE runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'pending' RETURNING *`,
+      'runs.start',
+      `UPDATE runs SET status = 'running', started_at = now() WHERE id = $1 AND status = 'pending'`,
       [runId],
       logs,
     );
@@ -101,6 +105,7 @@ export class RunLifecycleService {
     ];
     if (options.orgId) values.push(options.orgId);
     const rows = await this.transition(
+      options.orgId ? 'runs.finish-in-org' : 'runs.finish',
       `UPDATE runs SET
          status = $2,
          result = CASE WHEN $4 THEN $3::jsonb ELSE result END,
@@ -111,8 +116,7 @@ export class RunLifecycleService {
          cost = CASE WHEN $10 THEN $9 ELSE cost END,
          completed_at = now(),
          duration_ms = GREATEST(0, round(extract(epoch FROM (now()::timestamptz(3) - COALESCE(started_at, created_at))) * 1000))::int
-       WHERE id = $1 AND status IN ('pending', 'running') ${options.orgId ? 'AND org_id = $11' : ''}
-       RETURNING *`,
+       WHERE id = $1 AND status IN ('pending', 'running') ${options.orgId ? 'AND org_id = $11' : ''}`,
       values,
       [log],
     );
@@ -160,11 +164,21 @@ export class RunLifecycleService {
     this.events.publish(run.id, [...logs.map((log) => ({ type: 'log' as const, log })), { type: 'status', run: presentRun(run, files) }]);
   }
 
-  /** Runs `UPDATE … RETURNING *` as the `upd` CTE with the log inserts; null when no row matched. */
-  private async transition(update: string, values: unknown[], logs: RunLogInput[]): Promise<{ run: Run; logs: RunLogEntry[] } | null> {
-    const sql = `WITH upd AS (${update}), ${LOG_CTE.replace('$LOGS', `$${values.length + 1}`)}`;
+  /**
+   * Runs `update` (returning the run's mapped columns) as the `upd` CTE with the log inserts;
+   * null when no row matched. A prepared statement (`name` per distinct `update`): planning
+   * these CTEs cost PostgreSQL about as much as executing them, twice per run. The columns are
+   * listed, not `*`, so a column added by a later migration cannot change a prepared result type.
+   */
+  private async transition(
+    name: string,
+    update: string,
+    values: unknown[],
+    logs: RunLogInput[],
+  ): Promise<{ run: Run; logs: RunLogEntry[] } | null> {
+    const sql = `WITH upd AS (${update} RETURNING ${this.returning}), ${LOG_CTE.replace('$LOGS', `$${values.length + 1}`)}`;
     const entries = logs.map((l) => ({ type: l.type, event: l.event, level: l.level, message: l.message, data: l.data ?? {} }));
-    const rows: Array<Record<string, unknown>> = await this.db.query(sql, [...values, JSON.stringify(entries)]);
+    const rows = await preparedQuery<Record<string, unknown>>(this.db, name, sql, [...values, JSON.stringify(entries)]);
     if (rows.length === 0) return null;
     const row = rows[0];
     const run = this.db.getRepository(Run).create();
