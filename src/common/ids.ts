@@ -1,7 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7, validate as isUuid, version as uuidVersion } from 'uuid';
 
-export const newRequestId = (): string => `req_${randomBytes(12).toString('hex')}`;
+// Request ids are drawn from a pooled buffer: one CSPRNG call per 341 requests instead of one
+// per request, which showed up in the hot path's profile. They are identifiers, not secrets.
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += bytes;
+  return pool.toString('hex', poolOffset - bytes, poolOffset);
+}
+
+export const newRequestId = (): string => `req_${randomHex(12)}`;
 export const newRunId = (): string => `run_${uuidv7()}`;
 export const newEndUserId = (): string => `eu_${uuidv7()}`;
 export const newFileId = (): string => `file_${uuidv7()}`;
