@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { addMember, createOrg, expectProblem, type TestOrg } from './support/factories.js';
 import { FakeModelServer, gate } from './support/fake-model-server.js';
@@ -23,7 +23,7 @@ describe('run logs, the event stream and ?wait', () => {
 
   beforeAll(async () => {
     fake = await FakeModelServer.start();
-    t = await startApp({ MODEL_RETRY_BASE_DELAY_MS: '20' });
+    t = await startApp({ MODEL_RETRY_BASE_DELAY_MS: '20', SSE_KEEP_ALIVE_SECONDS: '1' });
     org = await createOrg(t);
     caller = await keyCaller(t, org);
     const model = await createFakeModel(t, org, fake);
@@ -117,6 +117,21 @@ describe('run logs, the event stream and ?wait', () => {
       const logs = stream.events.filter((e) => e.event === 'log');
       expect(logs.map((e) => e.data)).toEqual(await runLogs(t, caller, accepted.id));
       expect(logs.map((e) => e.id)).toEqual(logs.map((e) => String(e.data.id)));
+    });
+
+    it('sends keep-alive comments while the run is live, between events', async () => {
+      const release = gate();
+      fake.reply({ text: 'slow', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      const stream = await openEventStream(t, `/api/runs/${accepted.id}/events`, caller.headers);
+      await stream.waitFor((e) => e.event === 'log' && e.data.event === 'progress');
+      const eventsBefore = stream.events.length;
+      // SSE_KEEP_ALIVE_SECONDS=1 in this app: a comment arrives while the model call is held.
+      await vi.waitFor(() => expect(stream.comments).toContain(': keep-alive'), { timeout: 5_000, interval: 50 });
+      expect(stream.events).toHaveLength(eventsBefore);
+      release.open();
+      await stream.waitFor((e) => e.event === 'done');
+      await stream.ended;
     });
 
     it('resumes after Last-Event-ID: only later entries, then status and done for a finished run', async () => {

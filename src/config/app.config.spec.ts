@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     const config = loadConfig(BASE);
     expect(config.http.port).toBe(3000);
     expect(config.apiVersions.default).toBe('2026-03-21');
-    expect(config.runs).toMatchObject({ rateLimitPerMinute: 20, orgMaxConcurrentRuns: 50, idempotencyLockTimeoutSeconds: 60 });
+    expect(config.runs).toMatchObject({ rateLimitPerMinute: 20, orgMaxConcurrentRuns: 50, idempotencyLockTimeoutSeconds: 60, eventsKeepAliveSeconds: 15 });
     expect(config.worker.role).toBe('all');
     expect(config.models).toEqual({ allowPrivateUrls: true, serverDefault: null });
     expect(config.secrets.modelKey).toHaveLength(32);
@@ -56,6 +56,7 @@ describe('loadConfig', () => {
     ['DEFAULT_API_VERSION', '2020-01-01'],
     ['IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', 'sixty'],
     ['MAX_UPLOAD_BYTES', 'lots'],
+    ['SSE_KEEP_ALIVE_SECONDS', '0'],
     ['ALLOW_PRIVATE_MODEL_URLS', 'maybe'],
     ['MIGRATIONS_RUN', 'yes please'],
     ['LOG_LEVEL', 'loud'],
@@ -95,9 +96,10 @@ describe('loadConfig', () => {
       IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: '5',
       FILE_STORAGE_DIR: '/tmp/files',
       MAX_UPLOAD_BYTES: '1024',
+      SSE_KEEP_ALIVE_SECONDS: '2',
     });
     expect(config.http.port).toBe(8080);
-    expect(config.runs).toMatchObject({ rateLimitPerMinute: 5, orgMaxConcurrentRuns: 2, idempotencyLockTimeoutSeconds: 5, maxUploadBytes: 1024 });
+    expect(config.runs).toMatchObject({ rateLimitPerMinute: 5, orgMaxConcurrentRuns: 2, idempotencyLockTimeoutSeconds: 5, maxUploadBytes: 1024, eventsKeepAliveSeconds: 2 });
     expect(config.worker).toMatchObject({ role: 'worker', concurrency: 3 });
     expect(config.apiVersions.default).toBe('2026-06-11');
     expect(config.files.storageDir).toBe('/tmp/files');

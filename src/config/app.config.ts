@@ -73,6 +73,10 @@ class EnvironmentVariables {
   @Transform(({ value }) => Number(value)) @IsInt() @Min(1)
   MAX_UPLOAD_BYTES: number = 25 * 1024 * 1024;
 
+  /** Seconds between the comment lines that keep an idle run event stream open through proxies. */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(1) @Max(300)
+  SSE_KEEP_ALIVE_SECONDS: number = 15;
+
   /** Largest JSON body any route accepts. */
   @Transform(({ value }) => Number(value)) @IsInt() @Min(1024)
   MAX_JSON_BODY_BYTES: number = 1024 * 1024;
@@ -130,6 +134,7 @@ export interface AppConfig {
     orgMaxConcurrentRuns: number;
     idempotencyLockTimeoutSeconds: number;
     maxUploadBytes: number;
+    eventsKeepAliveSeconds: number;
   };
   files: { storageDir: string };
   worker: {
@@ -189,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       orgMaxConcurrentRuns: vars.ORG_MAX_CONCURRENT_RUNS,
       idempotencyLockTimeoutSeconds: vars.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS,
       maxUploadBytes: vars.MAX_UPLOAD_BYTES,
+      eventsKeepAliveSeconds: vars.SSE_KEEP_ALIVE_SECONDS,
     },
     files: { storageDir: vars.FILE_STORAGE_DIR },
     worker: {

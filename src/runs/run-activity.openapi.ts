@@ -3,7 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, Api
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import { ListEnvelopeDto } from '../common/http/pagination.js';
 import { MAX_LOGS_PAGE } from './run-logs.service.js';
-import { KEEP_ALIVE_MS, MAX_WAIT_SECONDS } from './run-stream.service.js';
+import { MAX_WAIT_SECONDS } from './run-stream.service.js';
 import { RunDto } from './runs.dto.js';
 
 /*
@@ -83,7 +83,7 @@ const STREAM_DOC = `Server-Sent Events (\`text/event-stream\`) following one run
 - \`event: log\` — each log entry (JSON, as in \`GET /api/runs/{runId}/logs\`), with \`id:\` = the entry's id. On connect, the entries written so far are sent (only those after \`Last-Event-ID\` when the header is given, so a reconnecting client resumes where it stopped), then new ones as they are written.
 - \`event: done\` — after the terminal \`status\`; data: the terminal Run. The server then closes the stream. A run that is already terminal gets \`status\`, its log, and \`done\` at once.
 
-A comment line (\`: keep-alive\`) is sent every ${KEEP_ALIVE_MS / 1000} s. Events reach every API process through Redis, whichever worker executes the run. Problems found before the stream starts (401, 403, 404 \`run_not_found\`) are ordinary problem+json answers.
+A comment line (\`: keep-alive\`) is sent every 15 s (\`SSE_KEEP_ALIVE_SECONDS\`) while the run is live. Events reach every API process through Redis, whichever worker executes the run. Problems found before the stream starts (401, 403, 404 \`run_not_found\`) are ordinary problem+json answers.
 
 Example:
 

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import type { AppConfig } from '../config/app.config.js';
+import { InjectConfig } from '../config/config.module.js';
 import { RunEventsService, type RunEvent } from './run-events.service.js';
 import { RunLifecycleService } from './run-lifecycle.service.js';
 import type { RunLogEntry } from './run-log.presenter.js';
@@ -11,8 +13,6 @@ import { presentRun, type RunResource } from './run.presenter.js';
 import { RunsService } from './runs.service.js';
 
 export const MAX_WAIT_SECONDS = 55;
-/** SSE comment lines that keep proxies from closing an idle stream. */
-export const KEEP_ALIVE_MS = 15_000;
 /**
  * How often a waiting reader re-reads the run from PostgreSQL anyway. Events are the fast
  * path; this slow re-read only covers an event lost in transit (pub/sub keeps nothing).
@@ -50,6 +50,7 @@ export class RunStreamService {
     private readonly logs: RunLogsService,
     private readonly events: RunEventsService,
     private readonly runs: RunsService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /**
@@ -175,7 +176,8 @@ export class RunStreamService {
     }
     deliver = handle;
     buffered.forEach(handle);
-    keepAlive = setInterval(() => write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    // Comment lines keep proxies from closing a stream that is idle while the model works.
+    keepAlive = setInterval(() => write(': keep-alive\n\n'), this.config.runs.eventsKeepAliveSeconds * 1000);
     safety = setInterval(() => {
       queue = queue
         .then(async () => {
