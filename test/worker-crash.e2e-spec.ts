@@ -124,6 +124,33 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     expect(events.filter((e) => e === 'result/output')).toHaveLength(1);
   });
 
+  it('keeps a resumed run’s deadline: its timeout counts from its start, not from the resumption', async () => {
+    const TIMEOUT_SECONDS = 3;
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name, manifest: { timeoutSeconds: TIMEOUT_SECONDS } });
+    fake.reply({ hang: true });
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+
+    const run = await startRun(api, caller, agent);
+    await fake.waitFor((requests) => requests.some((r) => r.body.model === model.model), 20_000);
+    await survivor.close();
+    survivor = null;
+    const held = (await getRun(api, caller, run.id)).body;
+    expect(held.status).toBe('running');
+    const startedAt = Date.parse(held.startedAt);
+    // Resume at least halfway to the deadline: a fresh timeout would then end the run ≥ 1.5 s after it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 1_500 - Date.now())));
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+
+    const final = await pollRun(api, caller, run.id, undefined, RECOVERY_BOUND_MS);
+    expect(final).toMatchObject({ status: 'timeout', errorCode: 'timeout' });
+    const logs = await runLogs(api, caller, run.id);
+    const resumedAt = Date.parse(logs.find((l) => l.event === 'run_resumed')!.createdAt);
+    expect(resumedAt - startedAt).toBeGreaterThanOrEqual(1_500);
+    // Ended at the original deadline, or at once if the resumption came after it.
+    expect(Date.parse(final.completedAt) - Math.max(resumedAt, startedAt + TIMEOUT_SECONDS * 1000)).toBeLessThan(1_000);
+  });
+
   it('ends the run failed / worker_lost when its worker died more often than allowed', async () => {
     child = await spawnWorkerProcess({ WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
     const model = await createFakeModel(api, org, fake);

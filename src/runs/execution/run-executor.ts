@@ -102,7 +102,7 @@ export class RunExecutor implements OnModuleInit {
     try {
       const claimed = await this.claim(runId, resumed);
       if (!claimed) return 'skipped';
-      return await this.run(claimed.run, claimed.files, claimed.firstAttemptLogged, controller);
+      return await this.run(claimed.run, claimed.files, claimed.resumed, controller);
     } finally {
       this.inFlight.delete(runId);
       settle();
@@ -127,10 +127,14 @@ export class RunExecutor implements OnModuleInit {
     });
   }
 
-  private async claim(runId: string, resumed: boolean): Promise<{ run: Run; files: RunFile[]; firstAttemptLogged: boolean } | null> {
+  /**
+   * Takes a pending run (`resumed: false`), or, for a job handed out again, the run its lost
+   * worker left `running` (`resumed: true`).
+   */
+  private async claim(runId: string, resumed: boolean): Promise<{ run: Run; files: RunFile[]; resumed: boolean } | null> {
     // The claim writes the entry of the first model call too: one statement instead of two on the hot path.
     const started = await this.lifecycle.start(runId, [STARTED_LOG, attemptLog(1)]);
-    if (started) return { ...started, firstAttemptLogged: true };
+    if (started) return { ...started, resumed: false };
     const run = await this.lifecycle.find(runId);
     if (!run || run.status !== 'running' || !resumed) return null;
     const files = await this.lifecycle.filesOf(run);
@@ -141,17 +145,20 @@ export class RunExecutor implements OnModuleInit {
       message: 'The worker executing this run stopped before finishing it; running it again.',
     });
     this.lifecycle.publishStatus(run, files);
-    return { run, files, firstAttemptLogged: false };
+    return { run, files, resumed: true };
   }
 
-  private async run(run: Run, files: RunFile[], firstAttemptLogged: boolean, controller: AbortController): Promise<ExecutionResult> {
+  private async run(run: Run, files: RunFile[], resumed: boolean, controller: AbortController): Promise<ExecutionResult> {
     const timeoutSeconds = run.manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const timer = setTimeout(() => controller.abort(new Interruption('timeout')), timeoutSeconds * 1000);
+    // A resumed run keeps its deadline, counted from its start: only the time left (none when
+    // it has passed), not a fresh timeout per worker.
+    const timeoutMs = Math.max(0, (resumed && run.startedAt ? run.startedAt.getTime() : Date.now()) + timeoutSeconds * 1000 - Date.now());
+    const timer = setTimeout(() => controller.abort(new Interruption('timeout')), timeoutMs);
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let endpoint: ModelEndpoint | null = null;
     try {
       endpoint = await this.endpoint(run);
-      const outcome = await this.attempt(run, files, endpoint, usage, firstAttemptLogged, controller.signal);
+      const outcome = await this.attempt(run, files, endpoint, usage, !resumed, controller.signal);
       await this.finish(run, files, { ...outcome, usage, cost: cost(endpoint, usage) });
       return 'finished';
     } catch (err) {
