@@ -13,7 +13,8 @@
 //   TARGET_URL    http://127.0.0.1:3100
 //   RUNS          3000 runs measured (after WARMUP_RUNS)       WARMUP_RUNS 300
 //   CONCURRENCY   32 requests in flight while submitting
-//   RATE          0 = submit as fast as CONCURRENCY allows; N = pace submissions at N runs/s
+//   RATE          first row: 0 = submit as fast as CONCURRENCY allows (throughput); N = pace at N runs/s
+//   PACED_RATE    300: a second row paced at this rate (queue→start without a backlog); 0 skips it
 //   TIMEOUT       120 (s) to wait for every run to end
 //   API_PID, WORKER_PID   pids of the service processes: adds CPU milliseconds per run for each,
 //                 and for all postgres and redis-server processes (Linux /proc), to see where time goes
@@ -29,6 +30,7 @@ const RUNS = Number(env.RUNS ?? 3000);
 const WARMUP_RUNS = Number(env.WARMUP_RUNS ?? 300);
 const CONCURRENCY = Number(env.CONCURRENCY ?? 32);
 const RATE = Number(env.RATE ?? 0);
+const PACED_RATE = Number(env.PACED_RATE ?? 300);
 const TIMEOUT_MS = Number(env.TIMEOUT ?? 120) * 1000;
 const target = new URL(TARGET_URL);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(CONCURRENCY, 8) });
@@ -103,8 +105,8 @@ async function setUp(modelBaseUrl) {
   return { auth, path: `/api/agents/@bench/${name}/run` };
 }
 
-/** Submits `count` runs with at most CONCURRENCY in flight (paced at RATE when set); returns the accepted run ids. */
-async function submit(setup, count) {
+/** Submits `count` runs with at most CONCURRENCY in flight (paced at `rate` runs/s when > 0); returns the accepted run ids. */
+async function submit(setup, count, rate) {
   const ids = [];
   let next = 0;
   let refused = 0;
@@ -114,8 +116,8 @@ async function submit(setup, count) {
     for (;;) {
       const i = next++;
       if (i >= count) return;
-      if (RATE > 0) {
-        const due = started + (i * 1000) / RATE;
+      if (rate > 0) {
+        const due = started + (i * 1000) / rate;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
@@ -191,57 +193,73 @@ function cpuTicks() {
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
+/** Submits RUNS runs (paced at `rate` when > 0), waits until all ended, and measures them. */
+async function measure(setup, label, rate) {
+  const before = new Set((await allRuns(setup)).map((r) => r.id));
+  const cpuBefore = env.API_PID || env.WORKER_PID ? cpuTicks() : null;
+  const wallStart = performance.now();
+  const submitted = await submit(setup, RUNS, rate);
+  await drain(setup);
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  const cpuAfter = cpuBefore ? cpuTicks() : null;
+  const measured = (await allRuns(setup)).filter((r) => !before.has(r.id));
+
+  const byStatus = {};
+  for (const r of measured) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  const ok = measured.filter((r) => r.status === 'success');
+  const ms = (a, b) => Date.parse(b) - Date.parse(a);
+  const queueToStart = ok.map((r) => ms(r.createdAt, r.startedAt)).sort((a, b) => a - b);
+  const acceptToSuccess = ok.map((r) => ms(r.createdAt, r.completedAt)).sort((a, b) => a - b);
+  const firstAccepted = Math.min(...ok.map((r) => Date.parse(r.createdAt)));
+  const lastSuccess = Math.max(...ok.map((r) => Date.parse(r.completedAt)));
+  const result = {
+    label,
+    rate,
+    runs: measured.length,
+    success: ok.length,
+    refused: submitted.refused,
+    statuses: byStatus,
+    submitPerSec: submitted.ids.length / submitted.seconds,
+    endToEndPerSec: ok.length / ((lastSuccess - firstAccepted) / 1000),
+    wallPerSec: ok.length / wallSeconds,
+    queueToStartMs: { p50: pct(queueToStart, 50), p99: pct(queueToStart, 99), max: queueToStart.at(-1) },
+    acceptToSuccessMs: { p50: pct(acceptToSuccess, 50), p99: pct(acceptToSuccess, 99), max: acceptToSuccess.at(-1) },
+  };
+  if (cpuBefore && cpuAfter) {
+    // Ticks are 10 ms; per run, in ms of one core.
+    result.cpuMsPerRun = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, Number((((cpuAfter[k] - cpuBefore[k]) * 10) / RUNS).toFixed(2))]));
+  }
+  console.error(`${label}: ${fmt(result.endToEndPerSec, 0)} runs/s end to end, queue→start p50 ${result.queueToStartMs.p50} ms`);
+  return result;
+}
+
 const model = await startFakeModel();
 const modelBaseUrl = `http://127.0.0.1:${model.address().port}/v1`;
 const setup = await setUp(modelBaseUrl);
-console.error(`set up: agent ${setup.path}, model at ${modelBaseUrl}; ${WARMUP_RUNS} warm-up runs, then ${RUNS} measured (concurrency ${CONCURRENCY}${RATE ? `, ${RATE}/s` : ''})`);
+console.error(`set up: agent ${setup.path}, model at ${modelBaseUrl}; ${WARMUP_RUNS} warm-up runs, then ${RUNS} measured per row (concurrency ${CONCURRENCY})`);
 
 if (WARMUP_RUNS > 0) {
-  await submit(setup, WARMUP_RUNS);
+  await submit(setup, WARMUP_RUNS, 0);
   await drain(setup);
 }
-const before = new Set((await allRuns(setup)).map((r) => r.id));
-const cpuBefore = env.API_PID || env.WORKER_PID ? cpuTicks() : null;
-const wallStart = performance.now();
-const submitted = await submit(setup, RUNS);
-await drain(setup);
-const wallSeconds = (performance.now() - wallStart) / 1000;
-const cpuAfter = cpuBefore ? cpuTicks() : null;
-const measured = (await allRuns(setup)).filter((r) => !before.has(r.id));
+const results = [await measure(setup, RATE ? `paced ${RATE} runs/s` : 'as fast as accepted', RATE)];
+if (PACED_RATE > 0) results.push(await measure(setup, `paced ${PACED_RATE} runs/s`, PACED_RATE));
 
-const byStatus = {};
-for (const r of measured) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-const ok = measured.filter((r) => r.status === 'success');
-const ms = (a, b) => Date.parse(b) - Date.parse(a);
-const queueToStart = ok.map((r) => ms(r.createdAt, r.startedAt)).sort((a, b) => a - b);
-const acceptToSuccess = ok.map((r) => ms(r.createdAt, r.completedAt)).sort((a, b) => a - b);
-const firstAccepted = Math.min(...ok.map((r) => Date.parse(r.createdAt)));
-const lastSuccess = Math.max(...ok.map((r) => Date.parse(r.completedAt)));
-const spanSeconds = (lastSuccess - firstAccepted) / 1000;
-
-const result = {
-  runs: measured.length,
-  refused: submitted.refused,
-  statuses: byStatus,
-  submitPerSec: submitted.ids.length / submitted.seconds,
-  endToEndPerSec: ok.length / spanSeconds,
-  wallPerSec: ok.length / wallSeconds,
-  queueToStartMs: { p50: pct(queueToStart, 50), p99: pct(queueToStart, 99), max: queueToStart.at(-1) },
-  acceptToSuccessMs: { p50: pct(acceptToSuccess, 50), p99: pct(acceptToSuccess, 99), max: acceptToSuccess.at(-1) },
-};
-console.log(`| runs | success | accepted/s | end-to-end runs/s (first createdAt → last completedAt) | queue→start p50 / p99 / max (ms) | accept→success p50 / p99 (ms) |`);
-console.log(`|---:|---:|---:|---:|---|---|`);
-console.log(
-  `| ${result.runs} | ${ok.length} | ${fmt(result.submitPerSec, 0)} | ${fmt(result.endToEndPerSec, 0)} | ${result.queueToStartMs.p50} / ${result.queueToStartMs.p99} / ${result.queueToStartMs.max} | ${result.acceptToSuccessMs.p50} / ${result.acceptToSuccessMs.p99} |`,
-);
-if (cpuBefore && cpuAfter) {
-  // Ticks are 10 ms; per run, in ms of one core.
-  result.cpuMsPerRun = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, Number((((cpuAfter[k] - cpuBefore[k]) * 10) / RUNS).toFixed(2))]));
-  const total = Object.values(result.cpuMsPerRun).reduce((a, b) => a + b, 0);
-  console.log(`\nCPU per run (ms of one core): ${Object.entries(result.cpuMsPerRun).map(([k, v]) => `${k} ${v}`).join(', ')} — total ${total.toFixed(2)} ms, i.e. at most ~${Math.round(2000 / total)} runs/s on 2 idle cores (redis${env.PG_DB ? '' : ' and postgres'} counted machine-wide)`);
+console.log(`| submission | runs | success | accepted/s | end-to-end runs/s (first createdAt → last completedAt) | queue→start p50 / p99 / max (ms) | accept→success p50 / p99 (ms) |`);
+console.log(`|---|---:|---:|---:|---:|---|---|`);
+for (const r of results) {
+  console.log(
+    `| ${r.label} | ${r.runs} | ${r.success} | ${fmt(r.submitPerSec, 0)} | ${fmt(r.endToEndPerSec, 0)} | ${r.queueToStartMs.p50} / ${r.queueToStartMs.p99} / ${r.queueToStartMs.max} | ${r.acceptToSuccessMs.p50} / ${r.acceptToSuccessMs.p99} |`,
+  );
 }
-if (ok.length !== measured.length) console.log(`\nnot all runs succeeded: ${JSON.stringify(byStatus)}`);
-if (env.JSON_OUT) writeFileSync(env.JSON_OUT, JSON.stringify({ target: TARGET_URL, at: new Date().toISOString(), concurrency: CONCURRENCY, rate: RATE, ...result }, null, 2));
+for (const r of results.filter((x) => x.cpuMsPerRun)) {
+  const total = Object.values(r.cpuMsPerRun).reduce((a, b) => a + b, 0);
+  console.log(`\nCPU per run, ${r.label} (ms of one core): ${Object.entries(r.cpuMsPerRun).map(([k, v]) => `${k} ${v}`).join(', ')} — total ${total.toFixed(2)} ms, i.e. at most ~${Math.round(2000 / total)} runs/s on 2 idle cores (redis${env.PG_DB ? '' : ' and postgres'} counted machine-wide)`);
+}
+console.log('\nWhen runs are submitted faster than the worker finishes them, they wait in the queue: the first row\'s queue→start is that backlog. The paced row shows queue→start at a rate the worker sustains.');
+const failed = results.filter((r) => r.success !== r.runs || r.runs !== RUNS);
+for (const r of failed) console.log(`\nnot all runs of "${r.label}" succeeded: ${JSON.stringify(r.statuses)}`);
+if (env.JSON_OUT) writeFileSync(env.JSON_OUT, JSON.stringify({ target: TARGET_URL, at: new Date().toISOString(), concurrency: CONCURRENCY, results }, null, 2));
 model.close();
 agent.destroy();
-process.exit(ok.length === measured.length && measured.length === RUNS ? 0 : 1);
+process.exit(failed.length === 0 ? 0 : 1);
