@@ -17,6 +17,7 @@
 //   BODY              {"input":{"message":"hello from the bench"}}
 //   SERVER_PID        pid of the service, for the CPU column (default: every other node process)
 //   API_KEY, AGENT_SCOPE, AGENT_NAME   reuse an existing key and agent instead of creating them
+//   SETUP_ONLY        1: create the user, org, key and agent, print them as `export …` and stop
 //   LABEL, JSON_OUT   table heading; file for the raw results
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -84,6 +85,11 @@ async function setUp() {
 }
 
 const setup = env.API_KEY ? { apiKey: env.API_KEY, scope: env.AGENT_SCOPE ?? '@bench', name: env.AGENT_NAME ?? 'echo' } : await setUp();
+if (env.SETUP_ONLY === '1') {
+  // For another load generator (e.g. the floor's bench.mjs) against this service: eval "$(SETUP_ONLY=1 npm run -s bench)".
+  console.log(`export API_KEY=${setup.apiKey} AGENT_SCOPE=${setup.scope} AGENT_NAME=${setup.name}`);
+  process.exit(0);
+}
 const target = {
   url: TARGET_URL,
   path: `/api/agents/${setup.scope}/${setup.name}/run`,
