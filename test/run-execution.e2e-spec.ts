@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createOrg, type TestOrg } from './support/factories.js';
 import { FakeModelServer } from './support/fake-model-server.js';
@@ -194,6 +197,31 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     expect(run).toMatchObject({ status: 'failed', errorCode: 'model_error' });
     const logs = await runLogs(t, caller, run.id);
     expect(logs.filter((l) => l.event === 'adapter_error').map((l) => l.data.transient)).toEqual([true, true, true]);
+  });
+
+  it('ends model_error with an adapter_error entry when the run’s model was deleted before it started', async () => {
+    const model = await createFakeModel(t, org, fake);
+    const agent = await createAgent(t, org, { modelName: model.name });
+    // The queue is paused (files run one at a time, so no other test waits on it) while the model goes.
+    const queue = t.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    await queue.pause();
+    try {
+      const accepted = await startRun(t, caller, agent);
+      expect(accepted.status).toBe('pending');
+      const deleted = await org.owner.agent.delete(`/api/models/${model.id}`).set('X-Org-Id', org.id);
+      expect(deleted.status).toBe(204);
+      await queue.resume();
+
+      const run = await pollRun(t, caller, accepted.id);
+      expect(run).toMatchObject({ status: 'failed', errorCode: 'model_error', result: null });
+      expect(run.error).toMatch(/no longer exists/);
+      expect(fake.requestsFor(model.model)).toHaveLength(0);
+      const logs = await runLogs(t, caller, run.id);
+      expect(logs.at(-2)).toMatchObject({ type: 'system', event: 'adapter_error', level: 'error', data: { attempt: 1, transient: false, willRetry: false } });
+      expect(logs.at(-1)).toMatchObject({ type: 'system', event: 'run_failed', data: { errorCode: 'model_error' } });
+    } finally {
+      await queue.resume();
+    }
   });
 
   it('ends timeout when the model hangs past timeoutSeconds, aborting the model call', async () => {

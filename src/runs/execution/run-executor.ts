@@ -175,6 +175,13 @@ export class RunExecutor implements OnModuleInit {
         }
         return 'finished';
       }
+      if (err instanceof ModelCallError) {
+        // The run's model could not be resolved (deleted since the run was accepted, or no
+        // server default in this process): a model failure like any other, not an internal error.
+        await this.logs.append(run, adapterErrorLog(err, 1, true), { whileRunning: true });
+        await this.finish(run, files, { status: 'failed', error: err.message, errorCode: 'model_error', ...totals });
+        return 'finished';
+      }
       this.logger.error({ msg: 'run failed unexpectedly', runId: run.id, err });
       await this.finish(run, files, { status: 'failed', error: 'The run failed because of an internal error.', errorCode: 'internal_error', ...totals });
       return 'finished';
@@ -212,17 +219,7 @@ export class RunExecutor implements OnModuleInit {
         if (!(err instanceof ModelCallError)) throw err;
         Object.assign(usage, addUsage(usage, err.usage));
         const last = !err.transient || attempt >= MAX_ATTEMPTS;
-        await this.logs.append(
-          run,
-          {
-            type: 'system',
-            event: 'adapter_error',
-            level: last ? 'error' : 'warn',
-            message: err.message,
-            data: { attempt, status: err.status, transient: err.transient, willRetry: !last },
-          },
-          { whileRunning: true },
-        );
+        await this.logs.append(run, adapterErrorLog(err, attempt, last), { whileRunning: true });
         if (last) {
           const error = attempt > 1 ? `The model call failed after ${attempt} attempts: ${err.message}` : err.message;
           return { status: 'failed', error, errorCode: 'model_error' };
@@ -284,6 +281,17 @@ export class RunExecutor implements OnModuleInit {
 function cost(endpoint: ModelEndpoint, usage: Usage): number | null {
   if (endpoint.inputPricePerMTok === null && endpoint.outputPricePerMTok === null) return null;
   return (usage.inputTokens * (endpoint.inputPricePerMTok ?? 0) + usage.outputTokens * (endpoint.outputPricePerMTok ?? 0)) / 1_000_000;
+}
+
+/** `system/adapter_error`: one failed model call (or a model that could not be resolved). */
+function adapterErrorLog(err: ModelCallError, attempt: number, last: boolean): RunLogInput {
+  return {
+    type: 'system',
+    event: 'adapter_error',
+    level: last ? 'error' : 'warn',
+    message: err.message,
+    data: { attempt, status: err.status, transient: err.transient, willRetry: !last },
+  };
 }
 
 /** The entry that closes a run's log: `result/output` with the output, or what went wrong. */
