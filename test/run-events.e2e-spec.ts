@@ -57,6 +57,17 @@ describe('run logs, the event stream and ?wait', () => {
       expect(last.body).toMatchObject({ hasMore: false, nextCursor: null });
       expect(last.body.data).toEqual(all.slice(6));
 
+      // A generic pager: the first query's parameters kept, `cursor` = the previous nextCursor.
+      const paged: unknown[] = [];
+      for (let cursor: string | null = '', pages = 0; cursor !== null && pages < 10; pages++) {
+        const page = await t.request().get(`/api/runs/${run.id}/logs?limit=3&since=0${cursor ? `&cursor=${cursor}` : ''}`).set(caller.headers);
+        expect(page.status).toBe(200);
+        paged.push(...page.body.data);
+        cursor = page.body.nextCursor;
+      }
+      expect(paged).toEqual(all);
+      expect(expectProblem(await t.request().get(`/api/runs/${run.id}/logs?cursor=garbage`).set(caller.headers), 400, 'invalid_request').param).toBe('cursor');
+
       const after = await t.request().get(`/api/runs/${run.id}/logs?since=${all.at(-1)!.id}`).set(caller.headers);
       expect(after.body).toEqual({ object: 'list', data: [], hasMore: false, nextCursor: null });
 

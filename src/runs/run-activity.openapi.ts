@@ -59,10 +59,11 @@ export const ApiRunLogs = () =>
       summary: 'Read a run’s log',
       description:
         `Log entries with an id above \`since\`, oldest first, at most \`limit\` (1..${MAX_LOGS_PAGE}, default ${MAX_LOGS_PAGE}). ` +
-        'When `hasMore` is true, `nextCursor` is the id to pass as `since` for the next page. A malformed `since` or `limit` → 400 `invalid_request` naming it.',
+        'When `hasMore` is true, `nextCursor` is the id to pass as `since` (or as `cursor`, like every collection) for the next page; a `cursor` wins over `since`. A malformed `since`, `cursor` or `limit` → 400 `invalid_request` naming it.',
     }),
     RUN_ID,
     ApiQuery({ name: 'since', required: false, description: 'Only entries with a greater id.', schema: { type: 'integer', minimum: 0, default: 0 } }),
+    ApiQuery({ name: 'cursor', required: false, description: 'The `nextCursor` of the previous page (the same as `since`).', schema: { type: 'string', pattern: '^\\d{1,15}$' } }),
     ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_LOGS_PAGE, default: MAX_LOGS_PAGE } }),
     ApiExtraModels(ListEnvelopeDto, RunLogEntryDto),
     ApiOkResponse({

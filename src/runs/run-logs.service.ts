@@ -22,17 +22,29 @@ const single = (value: unknown, param: string): string | undefined => {
   return value;
 };
 
-/** `?since=&limit=` of the logs route; anything malformed is a 400 naming the parameter. */
-export function parseLogsQuery(query: Record<string, unknown>): LogsQuery {
-  const since = single(query.since, 'since');
-  const limit = single(query.limit, 'limit');
-  if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
-    throw new ProblemException('invalid_request', 'since must be a log entry id (a non-negative integer).', { param: 'since' });
+const logId = (query: Record<string, unknown>, param: 'since' | 'cursor'): number | undefined => {
+  const value = single(query[param], param);
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new ProblemException('invalid_request', `${param} must be a log entry id (a non-negative integer).`, { param });
   }
+  return Number(value);
+};
+
+/**
+ * `?since=&limit=` of the logs route, and `?cursor=` as every collection takes it: the
+ * `nextCursor` of a page (the id of its last entry). A cursor wins over `since`, so a pager
+ * that keeps the first query's parameters and adds the cursor moves on. Anything malformed is
+ * a 400 naming the parameter.
+ */
+export function parseLogsQuery(query: Record<string, unknown>): LogsQuery {
+  const since = logId(query, 'since');
+  const cursor = logId(query, 'cursor');
+  const limit = single(query.limit, 'limit');
   if (limit !== undefined && (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LOGS_PAGE)) {
     throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${MAX_LOGS_PAGE}.`, { param: 'limit' });
   }
-  return { since: since ? Number(since) : 0, limit: limit === undefined ? MAX_LOGS_PAGE : Number(limit) };
+  return { since: cursor ?? since ?? 0, limit: limit === undefined ? MAX_LOGS_PAGE : Number(limit) };
 }
 
 /**
