@@ -60,7 +60,7 @@ describe('run logs, the event stream and ?wait', () => {
       // A generic pager: the first query's parameters kept, `cursor` = the previous nextCursor.
       const paged: unknown[] = [];
       for (let cursor: string | null = '', pages = 0; cursor !== null && pages < 10; pages++) {
-        const page = await t.request().get(`/api/runs/${run.id}/logs?limit=3&since=0${cursor ? `&cursor=${cursor}` : ''}`).set(caller.headers);
+        const page: { status: number; body: { data: unknown[]; nextCursor: string | null } } = await t.request().get(`/api/runs/${run.id}/logs?limit=3&since=0${cursor ? `&cursor=${cursor}` : ''}`).set(caller.headers);
         expect(page.status).toBe(200);
         paged.push(...page.body.data);
         cursor = page.body.nextCursor;

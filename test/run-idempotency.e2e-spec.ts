@@ -283,6 +283,23 @@ describe('run route idempotency', () => {
     expectProblem(await send('{"input":  '), 422, 'idempotency_conflict');
   });
 
+  it('fingerprints a body of another type by its bytes: it never matches no body', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const post = (k: string) => t.request().post(`${f.agent.path}/run`).set(f.headers).set('Appstrate-Version', NEW).set('Idempotency-Key', k);
+    const text = (k: string, body: string) => post(k).set('Content-Type', 'text/plain').send(body);
+    const bodiless = await post(key);
+    expect(bodiless.status, JSON.stringify(bodiless.body)).toBe(201);
+    expectProblem(await text(key, 'ticket=1'), 422, 'idempotency_conflict');
+    // With a key of its own, the text body is refused in its turn (415), and that refusal is replayed.
+    const other = randomUUID();
+    const refused = await text(other, 'ticket=1');
+    expectProblem(refused, 415, 'unsupported_media_type');
+    expectReplay(await text(other, 'ticket=1'), refused);
+    expectProblem(await text(other, 'ticket=2'), 422, 'idempotency_conflict');
+    expect(await h.countRuns(f.org.id)).toBe(1);
+  });
+
   it('creates exactly one run for 25 concurrent identical requests', async () => {
     const f = await fixture(t);
     const key = randomUUID();

@@ -62,6 +62,14 @@ describe('requestFingerprint', () => {
     expect(requestFingerprint(req({ rawBody: Buffer.from('{bad'), bodyError: new Error('y') } as never))).toBe(bad1);
   });
 
+  it('tells bodies of other types from no body, from each other and by media type (parameters aside)', () => {
+    const other = (type: string, bytes: string) => requestFingerprint(req({ headers: { 'content-type': type }, rawBody: Buffer.from(bytes) }));
+    const none = requestFingerprint(req());
+    const text = other('text/plain', 'x');
+    expect(new Set([none, text, other('text/plain', 'y'), other('application/xml', 'x')]).size).toBe(4);
+    expect(other('Text/Plain; charset=utf-8', 'x')).toBe(text);
+  });
+
   it('digests multipart text fields by name and files by field, name, size and sha256', () => {
     const uploads = (fields: UploadsDigestSource['fields'], files: UploadsDigestSource['files']) =>
       requestFingerprint(req({ uploads: { fields, files } }));

@@ -37,10 +37,13 @@ export function bodyDigest(req: Request): string {
       .map(({ f }) => [f.field, f.filename, f.size, f.sha256]);
     return `multipart:${JSON.stringify([fields, files])}`;
   }
-  // A JSON body that does not parse is fingerprinted by its bytes (it is refused later anyway).
-  if (req.bodyError && req.rawBody) return `raw:${createHash('sha256').update(req.rawBody).digest('hex')}`;
   if (req.body !== undefined) return `json:${canonicalJson(req.body)}`;
-  if (req.rawBody && req.rawBody.length > 0) return `raw:${createHash('sha256').update(req.rawBody).digest('hex')}`;
+  // Any other body (a JSON body that does not parse, or one of another type) by its bytes and
+  // type; it is refused later anyway, but never the same as no body or another body.
+  if (req.rawBody && req.rawBody.length > 0) {
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    return `raw:${JSON.stringify(mediaType)}:${createHash('sha256').update(req.rawBody).digest('hex')}`;
+  }
   return 'none';
 }
 

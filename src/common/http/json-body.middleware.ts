@@ -32,6 +32,8 @@ export function nestingDepthExceeds(value: unknown, limit: number): boolean {
 export const isJsonContentType = (type: string | undefined): boolean =>
   !!type && /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type.trim());
 
+const isMultipart = (type: string | undefined): boolean => !!type && /^multipart\//i.test(type.trim());
+
 export function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && Number(length) > 0) || req.headers['transfer-encoding'] !== undefined;
@@ -41,13 +43,17 @@ export function hasBody(req: Request): boolean {
  * Reads JSON bodies without refusing anything itself: a malformed body is recorded on the
  * request so that it is refused in its documented turn (after authentication, and for the run
  * route after idempotency). Only an oversized body is refused here, to stop reading it.
+ * Bodies of other types (but multipart, which the run route streams itself) are read as bytes
+ * only, for idempotency fingerprints; the route refuses them (415) in its turn.
  */
 export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!isJsonContentType(req.headers['content-type']) || !hasBody(req)) return next();
+    const type = req.headers['content-type'];
+    if (!hasBody(req) || isMultipart(type)) return next();
+    const json = isJsonContentType(type);
     const declared = Number(req.headers['content-length']);
     const tooLarge = () =>
-      new ProblemException('payload_too_large', `The JSON body exceeds the limit of ${limitBytes} bytes.`);
+      new ProblemException('payload_too_large', `The request body exceeds the limit of ${limitBytes} bytes.`);
     if (declared > limitBytes) {
       res.setHeader('Connection', 'close');
       return writeProblem(req, res, tooLarge());
@@ -74,6 +80,7 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
       done = true;
       const raw = Buffer.concat(chunks);
       req.rawBody = raw;
+      if (!json) return next();
       const text = raw.toString('utf8');
       if (text.trim() === '') {
         req.body = undefined;

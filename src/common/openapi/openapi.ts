@@ -36,7 +36,7 @@ const COMMON_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
 
 /** Refusals of the request body itself, on every route that takes one. */
 const BODY_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
-  '413': problemResponse('The JSON body exceeds the size limit.', 'payload_too_large'),
+  '413': problemResponse('The request body exceeds the size limit.', 'payload_too_large'),
   '415': problemResponse('A body that is not application/json.', 'unsupported_media_type'),
 };
 
