@@ -249,6 +249,30 @@ describe('multipart runs: files', () => {
       await nothingLeft(before);
     });
 
+    it('refuses unusable multipart in its turn (after the agent), and replays that refusal for its key', async () => {
+      const before = await leftovers.count(org.id);
+      const cut = (req: supertest.Test) =>
+        req
+          .set('Content-Type', 'multipart/form-data; boundary=XyZ')
+          .send('--XyZ\r\nContent-Disposition: form-data; name="attachment"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 partial');
+      // The agent is checked first (step 6), whatever the body.
+      expectProblem(await cut(post(`/api/agents/${agent.scope}/nope/run`)), 404, 'agent_not_found');
+      expectProblem(await post(`/api/agents/${agent.scope}/nope/run`).set('Content-Type', 'multipart/form-data').send('--x\r\n'), 404, 'agent_not_found');
+      const twice = await withTicket(post(`/api/agents/${agent.scope}/nope/run`)).field('input', '{}');
+      expectProblem(twice, 404, 'agent_not_found');
+      // A kept refusal: the same bytes with the same key replay it; other bytes are another request.
+      const key = `malformed-${Date.now()}`;
+      const first = await cut(post().set('Idempotency-Key', key));
+      expectProblem(first, 400, 'invalid_request');
+      const replay = await cut(post().set('Idempotency-Key', key));
+      expect(replay.status).toBe(400);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toEqual(first.body);
+      const other = await withTicket(post().set('Idempotency-Key', key)).attach('attachment', PDF, 'a.pdf');
+      expectProblem(other, 422, 'idempotency_conflict');
+      await nothingLeft(before);
+    });
+
     it('discards staged files when a later step refuses: unknown agent, no model', async () => {
       const before = await leftovers.count(org.id);
       const unknown = await withTicket(post(`/api/agents/${agent.scope}/nope/run`)).attach('attachment', PDF, 'a.pdf');

@@ -83,6 +83,10 @@ describe('requestFingerprint', () => {
     // Within one (array) field, the order of the files is part of the input.
     const ordered = uploads({}, [file('docs', 'a.pdf', 'aa'), file('docs', 'b.pdf', 'bb')]);
     expect(uploads({}, [file('docs', 'b.pdf', 'bb'), file('docs', 'a.pdf', 'aa')])).not.toBe(ordered);
+    // Unusable multipart is told apart by what went wrong, too.
+    const bad = requestFingerprint(req({ uploads: { fields: {}, files: [], problem: { detail: 'malformed' } } }));
+    expect(bad).not.toBe(uploads({}, []));
+    expect(requestFingerprint(req({ uploads: { fields: {}, files: [], problem: { detail: 'malformed' } } }))).toBe(bad);
     // A multipart request never collides with a JSON one.
     expect(uploads({}, [])).not.toBe(requestFingerprint(req({ body: {} })));
   });

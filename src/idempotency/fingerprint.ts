@@ -8,6 +8,8 @@ import type { Request } from 'express';
 export interface UploadsDigestSource {
   fields: Record<string, string | string[] | undefined>;
   files: ReadonlyArray<{ field: string; filename: string; size: number; sha256: string }>;
+  /** Why the body is not usable multipart, when it is not. */
+  problem?: { detail: string };
 }
 
 /** JSON with object keys sorted at every level, so key order and whitespace do not matter. */
@@ -35,7 +37,7 @@ export function bodyDigest(req: Request): string {
       .map((f, i) => ({ f, i }))
       .sort((a, b) => (a.f.field < b.f.field ? -1 : a.f.field > b.f.field ? 1 : a.i - b.i))
       .map(({ f }) => [f.field, f.filename, f.size, f.sha256]);
-    return `multipart:${JSON.stringify([fields, files])}`;
+    return `multipart:${JSON.stringify(uploads.problem ? [fields, files, uploads.problem.detail] : [fields, files])}`;
   }
   if (req.body !== undefined) return `json:${canonicalJson(req.body)}`;
   // Any other body (a JSON body that does not parse, or one of another type) by its bytes and

@@ -89,6 +89,11 @@ describe('acceptRunBody', () => {
     expect([inputAsFile.options.param, inputAsFile.detail]).toEqual(['input', 'Send input as a text part, not as a file.']);
   });
 
+  it('refuses multipart the upload could not use with the problem it recorded', () => {
+    const problem = new ProblemException('invalid_request', 'The multipart/form-data body is malformed.');
+    expect(refusal(() => acceptRunBody({ kind: 'multipart', uploads: { fields: { input: '{}' }, files: [], problem } }, MANIFEST))).toBe(problem);
+  });
+
   it('refuses an oversized file with 413 before any type problem', () => {
     const error = refusal(() =>
       acceptRunBody({ kind: 'multipart', uploads: { fields: {}, files: [upload('pics', { detectedType: 'text/plain' }), upload('doc', { size: 101 })] } }, MANIFEST),

@@ -63,6 +63,7 @@ export function acceptRunBody(submission: RunSubmission, manifest: AgentManifest
     case 'json':
       return acceptJson(submission, fileFields, manifest);
     case 'multipart':
+      if (submission.uploads.problem) throw submission.uploads.problem;
       return acceptMultipart(submission.uploads, fileFields, manifest);
   }
 }

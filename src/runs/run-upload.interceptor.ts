@@ -55,10 +55,12 @@ const tooLarge = (part: string, limit: number) =>
  * collected, each file part is streamed into FileStorage staging (hashed and counted on the
  * way, its type sniffed from its first bytes) and the result is put on `req.uploads`.
  *
- * Only what needs no agent is refused here: malformed multipart (400 `invalid_request`), a
- * file over the server limit `MAX_UPLOAD_BYTES` (413 naming the part), too many parts (413),
- * a repeated text part (400 naming it). Everything else (which parts the agent accepts, per-field
- * sizes and types) is the service's job, in its documented turn.
+ * Only the limits that stop the reading are refused here: a file over the server limit
+ * `MAX_UPLOAD_BYTES` (413 naming the part), a text part over the JSON limit, too many parts
+ * (413). A body that is not usable multipart (no boundary, malformed, a repeated text part) is
+ * recorded as `uploads.problem` and refused at the body step, after the agent, permission and
+ * version checks, like malformed JSON. Everything else (which parts the agent accepts,
+ * per-field sizes and types) is the service's job, in its documented turn.
  *
  * Staged files the service did not commit are discarded before the response leaves, whatever
  * the outcome (refusal, error, idempotent replay), so nothing is left behind.
@@ -112,15 +114,26 @@ export class RunUploadInterceptor implements NestInterceptor {
           },
         });
       } catch {
-        return reject(new ProblemException('invalid_request', 'The multipart/form-data body is malformed (missing or invalid boundary).'));
+        // Left unread: without a boundary there are no parts to stage or fingerprint.
+        return resolve({
+          fields: {},
+          files: [],
+          problem: new ProblemException('invalid_request', 'The multipart/form-data body is malformed (missing or invalid boundary).'),
+        });
       }
 
       const fields: Record<string, string> = {};
       const pending: Array<Promise<UploadedRunFile | null>> = [];
       let failure: ProblemException | null = null;
+      let malformed: ProblemException | null = null;
       let settled = false;
+      /** A limit that stops the reading: refused at once. */
       const fail = (problem: ProblemException) => {
         failure ??= problem;
+      };
+      /** Not usable multipart: refused at the body step (see `RunUploads.problem`). */
+      const refuseLater = (problem: ProblemException) => {
+        malformed ??= problem;
       };
 
       const finish = async () => {
@@ -128,19 +141,18 @@ export class RunUploadInterceptor implements NestInterceptor {
         settled = true;
         const results = await Promise.allSettled(pending);
         const files = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
-        const error = failure ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-        if (error) {
-          await this.discard({ fields, files });
-          return reject(error);
-        }
-        resolve({ fields, files });
+        // A malformed body also cuts the part being staged short: that failure is the malformation's.
+        const error = failure ?? (malformed ? undefined : results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason);
+        if (error || malformed) await this.discard({ fields, files });
+        if (error) return reject(error);
+        resolve(malformed ? { fields, files: [], problem: malformed } : { fields, files });
       };
 
       parser.on('field', (name, value, info) => {
         if (info.valueTruncated) {
           fail(new ProblemException('payload_too_large', `Part ${name} exceeds ${this.config.http.maxJsonBodyBytes} bytes.`, { param: name }));
         } else if (Object.hasOwn(fields, name)) {
-          fail(new ProblemException('invalid_request', `Send the ${name} part once.`, { param: name }));
+          refuseLater(new ProblemException('invalid_request', `Send the ${name} part once.`, { param: name }));
         } else {
           fields[name] = value;
         }
@@ -156,7 +168,7 @@ export class RunUploadInterceptor implements NestInterceptor {
         );
       }
       parser.on('error', () => {
-        fail(new ProblemException('invalid_request', 'The multipart/form-data body is malformed.'));
+        refuseLater(new ProblemException('invalid_request', 'The multipart/form-data body is malformed.'));
         req.unpipe(parser);
         req.resume();
         void finish();

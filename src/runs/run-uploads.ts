@@ -1,3 +1,5 @@
+import type { ProblemException } from '../common/problem/problem.exception.js';
+
 /** One file part of a multipart run request, staged in FileStorage (API.md section 5). */
 export interface UploadedRunFile {
   /** The part name: the input field the file is meant for. */
@@ -19,6 +21,11 @@ export interface UploadedRunFile {
 export interface RunUploads {
   fields: Record<string, string>;
   files: UploadedRunFile[];
+  /**
+   * Why the body is not usable multipart (no boundary, malformed, a repeated text part): it is
+   * refused at the body step (API.md section 5, step 9), like malformed JSON. Files are then none.
+   */
+  problem?: ProblemException;
 }
 
 declare module 'express-serve-static-core' {
