@@ -291,6 +291,9 @@ describe('run route idempotency', () => {
     const bodiless = await post(key);
     expect(bodiless.status, JSON.stringify(bodiless.body)).toBe(201);
     expectProblem(await text(key, 'ticket=1'), 422, 'idempotency_conflict');
+    // Nor does a multipart type the route does not take (only multipart/form-data is parsed).
+    const mixed = await post(key).set('Content-Type', 'multipart/mixed; boundary=x').send('--x\r\n\r\nhello\r\n--x--\r\n');
+    expectProblem(mixed, 422, 'idempotency_conflict');
     // With a key of its own, the text body is refused in its turn (415), and that refusal is replayed.
     const other = randomUUID();
     const refused = await text(other, 'ticket=1');

@@ -68,6 +68,9 @@ describe('requestFingerprint', () => {
     const text = other('text/plain', 'x');
     expect(new Set([none, text, other('text/plain', 'y'), other('application/xml', 'x')]).size).toBe(4);
     expect(other('Text/Plain; charset=utf-8', 'x')).toBe(text);
+    // An empty body of another type (sent chunked) is still a body; a blank JSON body is none.
+    expect(other('text/plain', '')).not.toBe(none);
+    expect(other('application/json', ' \n')).toBe(none);
   });
 
   it('digests multipart text fields by name and files by field, name, size and sha256', () => {

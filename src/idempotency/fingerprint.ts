@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import { isJsonContentType } from '../common/http/json-body.middleware.js';
 
 /**
  * What an upload interceptor leaves on a multipart request (`req.uploads`): the text parts and,
@@ -40,13 +41,13 @@ export function bodyDigest(req: Request): string {
     return `multipart:${JSON.stringify(uploads.problem ? [fields, files, uploads.problem.detail] : [fields, files])}`;
   }
   if (req.body !== undefined) return `json:${canonicalJson(req.body)}`;
-  // Any other body (a JSON body that does not parse, or one of another type) by its bytes and
-  // type; it is refused later anyway, but never the same as no body or another body.
-  if (req.rawBody && req.rawBody.length > 0) {
-    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    return `raw:${JSON.stringify(mediaType)}:${createHash('sha256').update(req.rawBody).digest('hex')}`;
-  }
-  return 'none';
+  // A JSON body that is empty (or blank) is no body, as for the route.
+  const json = isJsonContentType(req.headers['content-type']);
+  if (req.rawBody === undefined || (json && !req.bodyError)) return 'none';
+  // Any other body (a JSON body that does not parse, or one of another type, even empty) by its
+  // type and bytes: it is refused later anyway, but never the same as no body or another body.
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return `raw:${JSON.stringify(mediaType)}:${createHash('sha256').update(req.rawBody).digest('hex')}`;
 }
 
 /**

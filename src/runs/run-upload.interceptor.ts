@@ -8,7 +8,8 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
 import { FILE_STORAGE, type FileStorage, type StagedFile } from '../files/file-storage.js';
-import { isMultipartContentType, type RunUploads, type UploadedRunFile } from './run-uploads.js';
+import { isMultipartFormData } from '../common/http/json-body.middleware.js';
+import type { RunUploads, UploadedRunFile } from './run-uploads.js';
 
 export type { RunUploads, UploadedRunFile } from './run-uploads.js';
 
@@ -76,7 +77,7 @@ export class RunUploadInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const req = context.switchToHttp().getRequest<Request>();
-    if (!isMultipartContentType(req.headers['content-type'])) return next.handle();
+    if (!isMultipartFormData(req.headers['content-type'])) return next.handle();
     const uploads = await this.parse(req);
     req.uploads = uploads;
     const cleanUp = () => from(this.discard(uploads));

@@ -34,6 +34,3 @@ declare module 'express-serve-static-core' {
     uploads?: RunUploads;
   }
 }
-
-export const isMultipartContentType = (type: string | undefined): boolean =>
-  !!type && /^multipart\/form-data\s*(;|$)/i.test(type.trim());

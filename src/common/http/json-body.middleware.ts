@@ -32,7 +32,9 @@ export function nestingDepthExceeds(value: unknown, limit: number): boolean {
 export const isJsonContentType = (type: string | undefined): boolean =>
   !!type && /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type.trim());
 
-const isMultipart = (type: string | undefined): boolean => !!type && /^multipart\//i.test(type.trim());
+/** `multipart/form-data`: left unread here, for a route that streams uploads (the run route). */
+export const isMultipartFormData = (type: string | undefined): boolean =>
+  !!type && /^multipart\/form-data\s*(;|$)/i.test(type.trim());
 
 export function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
@@ -43,13 +45,13 @@ export function hasBody(req: Request): boolean {
  * Reads JSON bodies without refusing anything itself: a malformed body is recorded on the
  * request so that it is refused in its documented turn (after authentication, and for the run
  * route after idempotency). Only an oversized body is refused here, to stop reading it.
- * Bodies of other types (but multipart, which the run route streams itself) are read as bytes
+ * Bodies of other types (but multipart/form-data, which the run route streams itself) are read as bytes
  * only, for idempotency fingerprints; the route refuses them (415) in its turn.
  */
 export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const type = req.headers['content-type'];
-    if (!hasBody(req) || isMultipart(type)) return next();
+    if (!hasBody(req) || isMultipartFormData(type)) return next();
     const json = isJsonContentType(type);
     const declared = Number(req.headers['content-length']);
     const tooLarge = () =>
