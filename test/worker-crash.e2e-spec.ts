@@ -147,8 +147,32 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     const logs = await runLogs(api, caller, run.id);
     const resumedAt = Date.parse(logs.find((l) => l.event === 'run_resumed')!.createdAt);
     expect(resumedAt - startedAt).toBeGreaterThanOrEqual(1_500);
-    // Ended at the original deadline, or at once if the resumption came after it.
-    expect(Date.parse(final.completedAt) - Math.max(resumedAt, startedAt + TIMEOUT_SECONDS * 1000)).toBeLessThan(1_000);
+    // Ended at the original deadline (not before it), or at once if the resumption came after it.
+    const late = Date.parse(final.completedAt) - Math.max(resumedAt, startedAt + TIMEOUT_SECONDS * 1000);
+    expect(late).toBeGreaterThanOrEqual(-50);
+    expect(late).toBeLessThan(1_000);
+  });
+
+  it('ends a run resumed after its deadline as timeout at once, without calling the model again', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name, manifest: { timeoutSeconds: 2 } });
+    fake.reply({ hang: true });
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+
+    const run = await startRun(api, caller, agent);
+    await fake.waitFor((requests) => requests.some((r) => r.body.model === model.model), 20_000);
+    await survivor.close();
+    survivor = null;
+    const held = (await getRun(api, caller, run.id)).body;
+    expect(held.status).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(held.startedAt) + 2_500 - Date.now())));
+    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+
+    const final = await pollRun(api, caller, run.id, undefined, RECOVERY_BOUND_MS);
+    expect(final).toMatchObject({ status: 'timeout', errorCode: 'timeout' });
+    expect(fake.requestsFor(model.model)).toHaveLength(1);
+    const events = (await runLogs(api, caller, run.id)).map((l) => `${l.type}/${l.event}`);
+    expect(events.slice(events.indexOf('system/run_resumed'))).toEqual(['system/run_resumed', 'system/run_timeout']);
   });
 
   it('ends the run failed / worker_lost when its worker died more often than allowed', async () => {

@@ -102,7 +102,7 @@ export class RunExecutor implements OnModuleInit {
     try {
       const claimed = await this.claim(runId, resumed);
       if (!claimed) return 'skipped';
-      return await this.run(claimed.run, claimed.files, claimed.resumed, controller);
+      return await this.run(claimed, controller);
     } finally {
       this.inFlight.delete(runId);
       settle();
@@ -128,33 +128,41 @@ export class RunExecutor implements OnModuleInit {
   }
 
   /**
-   * Takes a pending run (`resumed: false`), or, for a job handed out again, the run its lost
-   * worker left `running` (`resumed: true`).
+   * Takes a pending run, or, for a job handed out again, the run its lost worker left
+   * `running` (`resumed`, with the time it has already run).
    */
-  private async claim(runId: string, resumed: boolean): Promise<{ run: Run; files: RunFile[]; resumed: boolean } | null> {
+  private async claim(runId: string, resumed: boolean): Promise<ClaimedRun | null> {
     // The claim writes the entry of the first model call too: one statement instead of two on the hot path.
     const started = await this.lifecycle.start(runId, [STARTED_LOG, attemptLog(1)]);
-    if (started) return { ...started, resumed: false };
+    if (started) return { ...started, resumed: false, elapsedMs: 0 };
     const run = await this.lifecycle.find(runId);
     if (!run || run.status !== 'running' || !resumed) return null;
     const files = await this.lifecycle.filesOf(run);
-    await this.logs.append(run, {
+    const entry = await this.logs.append(run, {
       type: 'system',
       event: 'run_resumed',
       level: 'warn',
       message: 'The worker executing this run stopped before finishing it; running it again.',
     });
     this.lifecycle.publishStatus(run, files);
-    return { run, files, resumed: true };
+    // Both times come from PostgreSQL's clock, so a worker clock that drifts does not count.
+    const elapsedMs = entry && run.startedAt ? Math.max(0, Date.parse(entry.createdAt) - run.startedAt.getTime()) : 0;
+    return { run, files, resumed: true, elapsedMs };
   }
 
-  private async run(run: Run, files: RunFile[], resumed: boolean, controller: AbortController): Promise<ExecutionResult> {
+  private async run({ run, files, resumed, elapsedMs }: ClaimedRun, controller: AbortController): Promise<ExecutionResult> {
     const timeoutSeconds = run.manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    // A resumed run keeps its deadline, counted from its start: only the time left (none when
-    // it has passed), not a fresh timeout per worker.
-    const timeoutMs = Math.max(0, (resumed && run.startedAt ? run.startedAt.getTime() : Date.now()) + timeoutSeconds * 1000 - Date.now());
-    const timer = setTimeout(() => controller.abort(new Interruption('timeout')), timeoutMs);
+    // A resumed run keeps its deadline, counted from its start: only the time left, not a
+    // fresh timeout per worker.
+    const timeoutMs = timeoutSeconds * 1000 - elapsedMs;
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    const timedOut = (cost: number | null) =>
+      this.finish(run, files, { status: 'timeout', error: `The run exceeded its ${timeoutSeconds}-second timeout.`, errorCode: 'timeout', usage, cost });
+    if (timeoutMs <= 0) {
+      await timedOut(null);
+      return 'finished';
+    }
+    const timer = setTimeout(() => controller.abort(new Interruption('timeout')), timeoutMs);
     let endpoint: ModelEndpoint | null = null;
     try {
       endpoint = await this.endpoint(run);
@@ -167,8 +175,7 @@ export class RunExecutor implements OnModuleInit {
       if (interruption instanceof Interruption) {
         if (interruption.kind === 'shutdown') return 'interrupted';
         if (interruption.kind === 'timeout') {
-          const error = `The run exceeded its ${timeoutSeconds}-second timeout.`;
-          await this.finish(run, files, { status: 'timeout', error, errorCode: 'timeout', ...totals });
+          await timedOut(totals.cost);
         } else {
           // The cancel route has already written `cancelled`: this changes nothing unless that write was lost.
           await this.lifecycle.cancel(run.id, { files });
@@ -275,6 +282,14 @@ export class RunExecutor implements OnModuleInit {
   private async finish(run: Run, files: RunFile[], outcome: RunOutcome): Promise<void> {
     await this.lifecycle.finish(run.id, outcome, terminalLog(outcome), { files });
   }
+}
+
+/** A run this worker now executes; `elapsedMs`: how long it already ran before a resumption. */
+interface ClaimedRun {
+  run: Run;
+  files: RunFile[];
+  resumed: boolean;
+  elapsedMs: number;
 }
 
 /** US dollars, when the model declares at least one price. */
