@@ -33,6 +33,7 @@ describe('parseLogsQuery', () => {
     // `cursor` (a page's nextCursor) is the same position, and wins over a kept `since`.
     expect(parseLogsQuery({ cursor: '7' })).toEqual({ since: 7, limit: 1000 });
     expect(parseLogsQuery({ since: '5', cursor: '9', limit: '2' })).toEqual({ since: 9, limit: 2 });
+    expect(parseLogsQuery({ since: '9', cursor: '5' })).toEqual({ since: 5, limit: 1000 });
     for (const since of ['x', '-1', '1e3', ['1']]) expect(paramOf(() => parseLogsQuery({ since }))).toBe('since');
     for (const cursor of ['x', '-1', 'eyJpZCI6MX0', ['1']]) expect(paramOf(() => parseLogsQuery({ cursor }))).toBe('cursor');
     for (const limit of ['0', '1001', 'ten', '']) expect(paramOf(() => parseLogsQuery({ limit }))).toBe('limit');
