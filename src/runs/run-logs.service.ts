@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { ListEnvelope } from '../common/http/pagination.js';
+import { parseLimit, singleQueryValue, type ListEnvelope } from '../common/http/pagination.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { RunEventsService } from './run-events.service.js';
 import type { OrgPrincipal } from '../auth/principal.js';
@@ -16,14 +16,8 @@ export interface LogsQuery {
   limit: number;
 }
 
-const single = (value: unknown, param: string): string | undefined => {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
-  return value;
-};
-
 const logId = (query: Record<string, unknown>, param: 'since' | 'cursor'): number | undefined => {
-  const value = single(query[param], param);
+  const value = singleQueryValue(query, param);
   if (value === undefined || value === '') return undefined;
   if (!/^\d{1,15}$/.test(value)) {
     throw new ProblemException('invalid_request', `${param} must be a log entry id (a non-negative integer).`, { param });
@@ -40,11 +34,7 @@ const logId = (query: Record<string, unknown>, param: 'since' | 'cursor'): numbe
 export function parseLogsQuery(query: Record<string, unknown>): LogsQuery {
   const since = logId(query, 'since');
   const cursor = logId(query, 'cursor');
-  const limit = single(query.limit, 'limit');
-  if (limit !== undefined && (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LOGS_PAGE)) {
-    throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${MAX_LOGS_PAGE}.`, { param: 'limit' });
-  }
-  return { since: cursor ?? since ?? 0, limit: limit === undefined ? MAX_LOGS_PAGE : Number(limit) };
+  return { since: cursor ?? since ?? 0, limit: parseLimit(query, MAX_LOGS_PAGE, MAX_LOGS_PAGE) };
 }
 
 /**

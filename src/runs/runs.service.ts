@@ -12,7 +12,7 @@ import { Agent } from '../catalog/agent.entity.js';
 import { AgentsService } from '../catalog/agents.service.js';
 import type { AgentManifest } from '../catalog/manifest.js';
 import { currentContext } from '../common/context/request-context.js';
-import { applyPage, parsePageRequest, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
+import { applyPage, parsePageRequest, singleQueryValue, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
 import { isPrefixedV7, newRunId } from '../common/ids.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -491,13 +491,6 @@ interface RunFilters {
   endUser?: string;
 }
 
-function singleQuery(query: Record<string, unknown>, param: string): string | undefined {
-  const value = query[param];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
-  return value;
-}
-
 /**
  * The list filters (API.md sections 1 and 6): `agent=@scope/name`, `status` (one status or a
  * comma-separated list), `endUser=eu_…`, `limit`, `cursor`. Malformed values and unknown
@@ -505,7 +498,7 @@ function singleQuery(query: Record<string, unknown>, param: string): string | un
  */
 function parseRunFilters(query: Record<string, unknown>, withAgent: boolean): RunFilters {
   const filters: RunFilters = { page: parsePageRequest(query), statuses: null };
-  const agent = withAgent ? singleQuery(query, 'agent') : undefined;
+  const agent = withAgent ? singleQueryValue(query, 'agent') : undefined;
   if (agent !== undefined) {
     const slash = agent.indexOf('/');
     try {
@@ -515,7 +508,7 @@ function parseRunFilters(query: Record<string, unknown>, withAgent: boolean): Ru
       throw new ProblemException('invalid_request', 'agent must look like @scope/name.', { param: 'agent' });
     }
   }
-  const status = singleQuery(query, 'status');
+  const status = singleQueryValue(query, 'status');
   if (status !== undefined) {
     const statuses = status.split(',').map((s) => s.trim());
     if (statuses.some((s) => !(RUN_STATUSES as readonly string[]).includes(s))) {
@@ -525,7 +518,7 @@ function parseRunFilters(query: Record<string, unknown>, withAgent: boolean): Ru
     }
     filters.statuses = statuses as RunStatus[];
   }
-  const endUser = singleQuery(query, 'endUser');
+  const endUser = singleQueryValue(query, 'endUser');
   if (endUser !== undefined) {
     if (!isPrefixedV7(endUser, 'eu_')) {
       throw new ProblemException('invalid_request', 'endUser must be an end-user id (eu_…).', { param: 'endUser' });

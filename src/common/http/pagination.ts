@@ -22,24 +22,28 @@ export interface Cursor {
   id: string;
 }
 
-const single = (value: unknown, param: string): string | undefined => {
+/** A query parameter taken once: undefined when absent, a 400 naming it when repeated. */
+export function singleQueryValue(query: Record<string, unknown>, param: string): string | undefined {
+  const value = query[param];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new ProblemException('invalid_request', `Send ${param} once, as a single value.`, { param });
   return value;
-};
+}
+
+/** `?limit=`: an integer from 1 to `max`, `fallback` when absent; otherwise a 400 naming it. */
+export function parseLimit(query: Record<string, unknown>, max: number, fallback: number): number {
+  const raw = singleQueryValue(query, 'limit');
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${max}.`, { param: 'limit' });
+  }
+  return Number(raw);
+}
 
 /** Parses `?limit=&cursor=`; anything malformed is a 400 naming the parameter. */
 export function parsePageRequest(query: Record<string, unknown>, options: { max?: number; fallback?: number } = {}): PageRequest {
-  const max = options.max ?? 100;
-  const rawLimit = single(query.limit, 'limit');
-  let limit = options.fallback ?? 20;
-  if (rawLimit !== undefined) {
-    if (!/^\d{1,7}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > max) {
-      throw new ProblemException('invalid_request', `limit must be an integer from 1 to ${max}.`, { param: 'limit' });
-    }
-    limit = Number(rawLimit);
-  }
-  const rawCursor = single(query.cursor, 'cursor');
+  const limit = parseLimit(query, options.max ?? 100, options.fallback ?? 20);
+  const rawCursor = singleQueryValue(query, 'cursor');
   return { limit, cursor: rawCursor === undefined || rawCursor === '' ? null : decodeCursor(rawCursor) };
 }
 
