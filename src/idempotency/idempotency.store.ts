@@ -32,13 +32,18 @@ type Scripted = Redis & {
 
 type Executor = Pick<DataSource | EntityManager, 'query'>;
 
-const INSERT_RECORD = `
-INSERT INTO idempotency_records (org_id, caller, key, fingerprint, status, body, headers, run_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6::json, $7::jsonb, $8, now() + make_interval(secs => $9))
-ON CONFLICT (org_id, caller, key) DO UPDATE
+const RECORD_COLUMNS = 'org_id, caller, key, fingerprint, status, body, headers, run_id, expires_at';
+
+/** A key's record is written once; only an expired one (not yet purged) is replaced. */
+const ON_RECORD_CONFLICT = `ON CONFLICT (org_id, caller, key) DO UPDATE
    SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body,
        headers = EXCLUDED.headers, run_id = EXCLUDED.run_id, created_at = now(), expires_at = EXCLUDED.expires_at
- WHERE idempotency_records.expires_at <= now()
+ WHERE idempotency_records.expires_at <= now()`;
+
+const INSERT_RECORD = `
+INSERT INTO idempotency_records (${RECORD_COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6::json, $7::jsonb, $8, now() + make_interval(secs => $9))
+${ON_RECORD_CONFLICT}
 RETURNING 1 AS inserted`;
 
 const SELECT_RECORD = `
@@ -161,14 +166,11 @@ export class IdempotencyStore {
   ): { sql: string; params: unknown[] } {
     const p = (i: number) => `$${first + i}`;
     const createdAt = `to_json(to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text`;
-    const sql = `INSERT INTO idempotency_records (org_id, caller, key, fingerprint, status, body, headers, run_id, expires_at)
+    const sql = `INSERT INTO idempotency_records (${RECORD_COLUMNS})
 SELECT ${p(0)}::uuid, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::int, replace(${p(5)}::text, ${p(6)}::text, ${createdAt})::json,
        ${p(7)}::jsonb, s.id, now() + make_interval(secs => ${p(8)}::double precision)
   FROM ${source} s
-ON CONFLICT (org_id, caller, key) DO UPDATE
-   SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body,
-       headers = EXCLUDED.headers, run_id = EXCLUDED.run_id, created_at = now(), expires_at = EXCLUDED.expires_at
- WHERE idempotency_records.expires_at <= now()
+${ON_RECORD_CONFLICT}
 RETURNING 1`;
     const params = [
       scope.orgId,
