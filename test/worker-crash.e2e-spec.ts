@@ -124,12 +124,16 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     expect(events.filter((e) => e === 'result/output')).toHaveLength(1);
   });
 
-  it('keeps a resumed run’s deadline: its timeout counts from its start, not from the resumption', async () => {
-    const TIMEOUT_SECONDS = 3;
+  /**
+   * A run of an agent with `timeoutSeconds`, held by a worker that shuts down mid model call
+   * (the run stays `running`), then resumed by another worker `resumeAfterMs` after its start.
+   */
+  async function resumeHeldRun(timeoutSeconds: number, resumeAfterMs: number) {
     const model = await createFakeModel(api, org, fake);
-    const agent = await createAgent(api, org, { modelName: model.name, manifest: { timeoutSeconds: TIMEOUT_SECONDS } });
+    const agent = await createAgent(api, org, { modelName: model.name, manifest: { timeoutSeconds } });
     fake.reply({ hang: true });
-    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+    const worker = () => startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+    survivor = await worker();
 
     const run = await startRun(api, caller, agent);
     await fake.waitFor((requests) => requests.some((r) => r.body.model === model.model), 20_000);
@@ -138,40 +142,31 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     const held = (await getRun(api, caller, run.id)).body;
     expect(held.status).toBe('running');
     const startedAt = Date.parse(held.startedAt);
-    // Resume at least halfway to the deadline: a fresh timeout would then end the run ≥ 1.5 s after it.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 1_500 - Date.now())));
-    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + resumeAfterMs - Date.now())));
+    survivor = await worker();
 
     const final = await pollRun(api, caller, run.id, undefined, RECOVERY_BOUND_MS);
-    expect(final).toMatchObject({ status: 'timeout', errorCode: 'timeout' });
     const logs = await runLogs(api, caller, run.id);
+    return { model, startedAt, final, logs };
+  }
+
+  it('keeps a resumed run’s deadline: its timeout counts from its start, not from the resumption', async () => {
+    // Resumed at least halfway to the deadline: a fresh timeout would end the run ≥ 1.5 s after it.
+    const { startedAt, final, logs } = await resumeHeldRun(3, 1_500);
+    expect(final).toMatchObject({ status: 'timeout', errorCode: 'timeout' });
     const resumedAt = Date.parse(logs.find((l) => l.event === 'run_resumed')!.createdAt);
     expect(resumedAt - startedAt).toBeGreaterThanOrEqual(1_500);
     // Ended at the original deadline (not before it), or at once if the resumption came after it.
-    const late = Date.parse(final.completedAt) - Math.max(resumedAt, startedAt + TIMEOUT_SECONDS * 1000);
+    const late = Date.parse(final.completedAt) - Math.max(resumedAt, startedAt + 3_000);
     expect(late).toBeGreaterThanOrEqual(-50);
     expect(late).toBeLessThan(1_000);
   });
 
   it('ends a run resumed after its deadline as timeout at once, without calling the model again', async () => {
-    const model = await createFakeModel(api, org, fake);
-    const agent = await createAgent(api, org, { modelName: model.name, manifest: { timeoutSeconds: 2 } });
-    fake.reply({ hang: true });
-    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
-
-    const run = await startRun(api, caller, agent);
-    await fake.waitFor((requests) => requests.some((r) => r.body.model === model.model), 20_000);
-    await survivor.close();
-    survivor = null;
-    const held = (await getRun(api, caller, run.id)).body;
-    expect(held.status).toBe('running');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(held.startedAt) + 2_500 - Date.now())));
-    survivor = await startApp({ PROCESS_ROLE: 'worker', WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
-
-    const final = await pollRun(api, caller, run.id, undefined, RECOVERY_BOUND_MS);
+    const { model, final, logs } = await resumeHeldRun(2, 2_500);
     expect(final).toMatchObject({ status: 'timeout', errorCode: 'timeout' });
     expect(fake.requestsFor(model.model)).toHaveLength(1);
-    const events = (await runLogs(api, caller, run.id)).map((l) => `${l.type}/${l.event}`);
+    const events = logs.map((l) => `${l.type}/${l.event}`);
     expect(events.slice(events.indexOf('system/run_resumed'))).toEqual(['system/run_resumed', 'system/run_timeout']);
   });
 
