@@ -21,8 +21,9 @@
 //   PG_DB         count only the postgres backends serving this database (its name), not the whole cluster
 //   JSON_OUT      file for the raw figures
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { eachProcess } from './load.mjs';
 
 const env = process.env;
 const TARGET_URL = (env.TARGET_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
@@ -157,37 +158,21 @@ async function allRuns(setup) {
 function cpuTicks() {
   const ticks = { api: 0, worker: 0, postgres: 0, redis: 0 };
   const pids = { [env.API_PID]: 'api', [env.WORKER_PID]: 'worker' };
-  let dirs = [];
-  try {
-    dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return null;
-  }
-  for (const d of dirs) {
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    const used = Number(fields[11]) + Number(fields[12]);
-    let role = pids[d] ?? (comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : null);
+  const read = eachProcess(({ pid, comm, ticks: used }) => {
+    let role = pids[pid] ?? (comm === 'postgres' ? 'postgres' : comm === 'redis-server' ? 'redis' : null);
     if (role === 'postgres' && env.PG_DB) {
       // A backend's title (in cmdline) is "postgres: <cluster>: <user> <database> <client> <state>".
       let title = '';
       try {
-        title = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+        title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       } catch {
         /* exited */
       }
       if (!title.split(/\s+/).includes(env.PG_DB)) role = null;
     }
     if (role) ticks[role] += used;
-  }
-  return ticks;
+  });
+  return read ? ticks : null;
 }
 
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);

@@ -9,14 +9,16 @@ import autocannon from 'autocannon';
 
 const TICK = 100; // /proc ticks per second
 
-/** CPU ticks by process group: this generator, the server (SERVER_PID, else every other node), postgres, redis. */
-export function procTicks(serverPid) {
-  const by = { generator: 0, server: 0, postgres: 0, redis: 0 };
-  let dirs = [];
+/**
+ * Calls `visit({ pid, comm, ticks })` for every process, `ticks` = CPU used so far (utime +
+ * stime, 1/100 s). False when /proc cannot be read (not Linux).
+ */
+export function eachProcess(visit) {
+  let dirs;
   try {
     dirs = readdirSync('/proc');
   } catch {
-    return null;
+    return false;
   }
   for (const d of dirs) {
     if (!/^\d+$/.test(d)) continue;
@@ -24,18 +26,25 @@ export function procTicks(serverPid) {
     try {
       s = readFileSync(`/proc/${d}/stat`, 'utf8');
     } catch {
-      continue;
+      continue; // exited meanwhile
     }
     const close = s.lastIndexOf(')');
-    const comm = s.slice(s.indexOf('(') + 1, close);
     const f = s.slice(close + 2).split(' ');
-    const t = Number(f[11]) + Number(f[12]); // utime + stime
-    const pid = Number(d);
-    if (pid === process.pid) by.generator += t;
-    else if (serverPid ? pid === serverPid : comm === 'node') by.server += t;
-    else if (comm === 'postgres') by.postgres += t;
-    else if (comm === 'redis-server') by.redis += t;
+    visit({ pid: Number(d), comm: s.slice(s.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) });
   }
+  return true;
+}
+
+/** CPU ticks by process group: this generator, the server (SERVER_PID, else every other node), postgres, redis. */
+export function procTicks(serverPid) {
+  const by = { generator: 0, server: 0, postgres: 0, redis: 0 };
+  const read = eachProcess(({ pid, comm, ticks }) => {
+    if (pid === process.pid) by.generator += ticks;
+    else if (serverPid ? pid === serverPid : comm === 'node') by.server += ticks;
+    else if (comm === 'postgres') by.postgres += ticks;
+    else if (comm === 'redis-server') by.redis += ticks;
+  });
+  if (!read) return null;
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     by.hostIdle = cpu[3] + cpu[4];
