@@ -35,6 +35,9 @@ export function configureApp(app: INestApplication, logger: Logger): INestApplic
   const auth = app.get<BetterAuth>(BETTER_AUTH);
   const express = (app as NestExpressApplication).getHttpAdapter().getInstance();
   express.disable('x-powered-by');
+  // No automatic ETag: hashing every body costs CPU on each answer (the run endpoint's hot
+  // path included), and no route documents conditional requests.
+  express.set('etag', false);
   app.use(requestContextMiddleware);
   app.use(accessLog(logger));
   express.all('/api/auth/{*any}', betterAuthHandler(auth));
