@@ -120,6 +120,8 @@ describe('agents', () => {
       ['an unknown schema keyword', { input: { schema: { type: 'object', requried: ['a'] } } }, 'manifest.input.schema'],
       ['an invalid output schema', { output: { schema: { type: 'string', minLength: -1 } } }, 'manifest.output.schema.minLength'],
       ['a bad regular expression', { output: { schema: { type: 'string', pattern: '[' } } }, 'manifest.output.schema'],
+      ['a pattern that cannot run in linear time (backreference)', { input: { schema: { type: 'string', pattern: '(a)\\1' } } }, 'manifest.input.schema'],
+      ['a pattern with a u-only escape', { input: { schema: { type: 'string', pattern: '^\\p{L}+$' } } }, 'manifest.input.schema'],
       ['timeoutSeconds 0', { timeoutSeconds: 0 }, 'manifest.timeoutSeconds'],
       ['timeoutSeconds 1801', { timeoutSeconds: 1801 }, 'manifest.timeoutSeconds'],
       ['an empty model', { model: '' }, 'manifest.model'],

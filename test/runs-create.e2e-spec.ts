@@ -360,6 +360,19 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
       await expectNothingLeft(before);
     });
 
+    it('answers a catastrophic-backtracking pattern at once (patterns run in linear time)', async () => {
+      const agent = await createAgent(t, f.org, {
+        manifest: { input: { schema: { type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } } } },
+      });
+      const before = await leftovers.count(f.org.id);
+      // A backtracking engine would spin on this input for longer than any test timeout.
+      const res = await run(`${agent.path}/run`, { input: { code: `${'a'.repeat(50_000)}!` } });
+      await expectInvalid(res, [{ field: 'input.code', code: 'invalid_input' }]);
+      await expectNothingLeft(before);
+      const ok = await run(`${agent.path}/run`, { input: { code: 'aaaa' } });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    });
+
     it('reports a file field filled in a JSON body as invalid input', async () => {
       const before = await leftovers.count(f.org.id);
       const res = await run(`${f.agent.path}/run`, { input: { ticket: 'abc', attachment: 'https://example.com/a.pdf' } });

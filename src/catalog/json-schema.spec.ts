@@ -20,6 +20,35 @@ describe('createAjv', () => {
     expect(() => createAjv().compile({ $ref: 'https://example.com/schema.json' })).toThrow();
   });
 
+  it('matches patterns in linear time: a catastrophic-backtracking pattern answers at once', () => {
+    // With a backtracking engine, ^(a+)+$ on 100 000 a's and a "!" would not finish in our lifetime.
+    const evil = 'a'.repeat(100_000) + '!';
+    const validate = createAjv().compile({
+      type: 'object',
+      properties: { word: { type: 'string', pattern: '^(a+)+$' } },
+      patternProperties: { '^(x+x+)+y$': { type: 'string' } },
+      propertyNames: { pattern: '^(\\w+\\s?)*$' },
+    });
+    expect(validate({ word: evil })).toBe(false);
+    expect(validate.errors).toEqual([expect.objectContaining({ keyword: 'pattern', instancePath: '/word' })]);
+    expect(validate({ word: 'aaa' })).toBe(true);
+    expect(validate({ [`${'x'.repeat(50_000)}!`]: 1 })).toBe(false);
+    expect(validate({ xxy: 1 })).toBe(false);
+    expect(validate({ xxy: 'ok' })).toBe(true);
+  });
+
+  it('keeps the patterns people write, and refuses what the linear engine cannot run or would reinterpret', () => {
+    const slug = createAjv().compile({ type: 'string', pattern: '^[a-z]+(-[a-z]+)*$' });
+    expect(slug('print-me-now')).toBe(true);
+    expect(slug('Print me')).toBe(false);
+    expect(createAjv().compile({ type: 'string', pattern: '\\\\p\\{' })('\\p{')).toBe(true);
+    expect(() => createAjv().compile({ type: 'string', pattern: '(a)\\1' })).toThrow(/cannot be matched in linear time/);
+    expect(() => createAjv().compile({ type: 'string', pattern: 'a(?=b)' })).toThrow(/lookahead and lookbehind/);
+    expect(() => createAjv().compile({ type: 'string', pattern: '(?<!a)b' })).toThrow(/linear time/);
+    expect(() => createAjv().compile({ type: 'string', pattern: '^\\p{L}+$' })).toThrow(/uses \\p\{…}/);
+    expect(() => createAjv().compile({ type: 'string', pattern: '\\u{1F600}' })).toThrow(/not supported/);
+  });
+
   it('caches compiled user schemas, even with an $id', () => {
     const schema = { $id: 'https://example.com/s', type: 'string' };
     const first = compileUserSchema(schema);

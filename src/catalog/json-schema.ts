@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ProblemFieldError } from '../common/problem/problem.exception.js';
+import { linearRegExp } from './linear-regexp.js';
 import type { JsonSchema } from './manifest.js';
 
 // ajv-formats is CommonJS: under nodenext ESM its default export sits on `.default`.
@@ -17,7 +18,8 @@ export type { ErrorObject, ValidateFunction };
  * refused when the manifest is written. Not strict where valid, common schemas would trip it
  * (`properties` without `type: "object"`, union types, open tuples). Every error is collected
  * (`allErrors`), and formats known to `ajv-formats` are asserted. Remote `$ref`s are never
- * fetched, so a schema that needs one does not compile.
+ * fetched, so a schema that needs one does not compile. Patterns run in a linear-time engine
+ * (`linearRegExp`), so no input can make one backtrack for long.
  *
  * A user schema may carry an `$id`, and one Ajv instance refuses the same `$id` twice: compile
  * each user schema with its own instance, or use `compileUserSchema` (cached).
@@ -35,6 +37,8 @@ export function createAjv(options: { validateSchema?: boolean } = {}): Ajv {
     allowUnionTypes: true,
     validateFormats: true,
     validateSchema: options.validateSchema ?? true,
+    unicodeRegExp: false,
+    code: { regExp: linearRegExp },
   });
   addFormats(ajv);
   return ajv;
