@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import type { RegExpEngine } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
 
 // V8's linear-time engine (the `l` flag) matches in time linear in the input whatever the
 // pattern, so a manifest's `pattern` such as `^(a+)+$` cannot stall the event loop on a crafted
