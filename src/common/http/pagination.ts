@@ -49,6 +49,11 @@ export function parsePageRequest(query: Record<string, unknown>, options: { max?
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+const isRealInstant = (iso: string): boolean => {
+  const time = Date.parse(iso);
+  return !Number.isNaN(time) && new Date(time).toISOString() === iso;
+};
+
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
 }
@@ -65,7 +70,8 @@ export function decodeCursor(raw: string): Cursor {
       typeof value[1] === 'string' &&
       // Only the exact form encodeCursor writes, so a crafted value never reaches SQL unparseable.
       ISO_INSTANT.test(value[0]) &&
-      !Number.isNaN(Date.parse(value[0])) &&
+      // A real instant: Date.parse accepts 2026-02-30, which PostgreSQL would refuse.
+      isRealInstant(value[0]) &&
       value[1].length > 0 &&
       value[1].length <= 200
     ) {
