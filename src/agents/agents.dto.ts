@@ -27,7 +27,7 @@ export class ManifestInputDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'JSON Schema 2020-12 of the run input. It must compile with Ajv (2020 dialect, `ajv-formats`) in strict mode: unknown keywords, unknown formats, invalid regular expressions and remote `$ref`s are refused. Patterns (`pattern`, `patternProperties`) run in a linear-time engine, so no input can make one backtrack for long: backreferences, lookahead/lookbehind and `u`-only escapes (`\\p{…}`, `\\u{…}`) are refused, and a character outside the Basic Multilingual Plane counts as two for `.` and character classes. A top-level property with `format: "uri"` and a `contentMediaType` (or an array whose `items` is one) is a **file field**, filled by a multipart file part.',
+      'JSON Schema 2020-12 of the run input. It must compile with Ajv (2020 dialect, `ajv-formats`) in strict mode: unknown keywords, invalid regular expressions and remote `$ref`s are refused; `format` is asserted for the formats `ajv-formats` knows, other formats are annotations. Patterns (`pattern`, `patternProperties`) run in a linear-time engine, so no input can make one backtrack for long: backreferences, lookahead/lookbehind and `u`-only escapes (`\\p{…}`, `\\u{…}`) are refused, and a character outside the Basic Multilingual Plane counts as two for `.` and character classes. A top-level property with `format: "uri"` and a `contentMediaType` (or an array whose `items` is one) is a **file field**, filled by a multipart file part.',
     example: {
       type: 'object',
       properties: {

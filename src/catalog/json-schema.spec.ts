@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ajvErrorsToFieldErrors, compileUserSchema, createAjv, pointerSegments } from './json-schema.js';
+import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments } from './json-schema.js';
 
 describe('createAjv', () => {
   it('speaks 2020-12 with formats asserted and every error collected', () => {
@@ -47,6 +47,22 @@ describe('createAjv', () => {
     expect(() => createAjv().compile({ type: 'string', pattern: '(?<!a)b' })).toThrow(/linear time/);
     expect(() => createAjv().compile({ type: 'string', pattern: '^\\p{L}+$' })).toThrow(/uses \\p\{…}/);
     expect(() => createAjv().compile({ type: 'string', pattern: '\\u{1F600}' })).toThrow(/not supported/);
+  });
+
+  it('asserts the formats ajv-formats knows and treats any other format as an annotation', () => {
+    const validate = compileSchema({ type: 'object', properties: { email: { format: 'email' }, phone: { format: 'phone' } } });
+    expect(validate({ email: 'a@example.com', phone: 'anything at all' })).toBe(true);
+    expect(validate({ email: 'nope', phone: 'x' })).toBe(false);
+    expect(validate.errors).toEqual([expect.objectContaining({ instancePath: '/email', keyword: 'format' })]);
+    expect(() => createAjv().compile({ type: 'string', format: 'phone' })).toThrow(/unknown format/);
+  });
+
+  it('bounds the cache by the schema text it holds, dropping the least recently used', () => {
+    const huge = { type: 'string', description: 'd'.repeat(17 * 1024 * 1024) };
+    const first = compileUserSchema(huge);
+    expect(compileUserSchema(huge)).toBe(first); // alone over the bound, the newest entry stays
+    compileUserSchema({ type: 'integer', minimum: 7 });
+    expect(compileUserSchema(huge)).not.toBe(first); // dropped to make room, compiled again
   });
 
   it('caches compiled user schemas, even with an $id', () => {

@@ -14,8 +14,8 @@ export type { ErrorObject, ValidateFunction };
  * An Ajv instance for the JSON Schema 2020-12 schemas users write in manifests.
  *
  * Strict where a mistake would silently weaken validation: unknown keywords (a typo such as
- * `requried`), unknown formats and invalid regular expressions are compile errors, so they are
- * refused when the manifest is written. Not strict where valid, common schemas would trip it
+ * `requried`) and invalid regular expressions are compile errors, so they are refused when the
+ * manifest is written. Not strict where valid, common schemas would trip it
  * (`properties` without `type: "object"`, union types, open tuples). Every error is collected
  * (`allErrors`), and formats known to `ajv-formats` are asserted. Remote `$ref`s are never
  * fetched, so a schema that needs one does not compile. Patterns run in a linear-time engine
@@ -55,8 +55,36 @@ export function metaSchemaErrors(schema: unknown): ErrorObject[] | null {
   return metaValidator.validateSchema(schema as JsonSchema) ? null : (metaValidator.errors ?? []);
 }
 
+/** The `format` names a schema uses (every string under a `format` key; extra names are harmless). */
+function formatNames(schema: unknown): Set<string> {
+  const names = new Set<string>();
+  const stack: unknown[] = [schema];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, child] of Object.entries(value)) {
+      if (key === 'format' && typeof child === 'string') names.add(child);
+      else if (typeof child === 'object' && child !== null) stack.push(child);
+    }
+  }
+  return names;
+}
+
+/**
+ * Compiles a user schema with its own instance (see `createAjv`). Formats `ajv-formats` knows
+ * are asserted; any other format is an annotation only, as API.md section 3 says.
+ */
+export function compileSchema(schema: JsonSchema, options: { validateSchema?: boolean } = {}): ValidateFunction {
+  const ajv = createAjv(options);
+  for (const name of formatNames(schema)) if (!ajv.formats[name]) ajv.addFormat(name, true);
+  return ajv.compile(schema);
+}
+
+/** Bounds of the compiled-schema cache: entries, and the schema text they hold in all (a schema can be ~1 MiB). */
 const COMPILED_CACHE_LIMIT = 500;
+const COMPILED_CACHE_MAX_CHARS = 16 * 1024 * 1024;
 const compiled = new Map<string, ValidateFunction>();
+let compiledChars = 0;
 
 /**
  * Compiles a stored (already validated) user schema, reusing earlier compilations of the same
@@ -71,9 +99,15 @@ export function compileUserSchema(schema: JsonSchema): ValidateFunction {
     compiled.set(key, hit);
     return hit;
   }
-  const validate = createAjv({ validateSchema: false }).compile(schema);
+  const validate = compileSchema(schema, { validateSchema: false });
   compiled.set(key, validate);
-  if (compiled.size > COMPILED_CACHE_LIMIT) compiled.delete(compiled.keys().next().value!);
+  compiledChars += key.length;
+  // Least recently used first; the newest entry stays even when it alone is over the bound.
+  for (const oldest of compiled.keys()) {
+    if (compiled.size <= 1 || (compiled.size <= COMPILED_CACHE_LIMIT && compiledChars <= COMPILED_CACHE_MAX_CHARS)) break;
+    compiled.delete(oldest);
+    compiledChars -= oldest.length;
+  }
   return validate;
 }
 
