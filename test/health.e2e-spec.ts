@@ -1,45 +1,9 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDependencies } from '../src/database/dependencies.js';
 import { startApp, type TestApp } from './support/app.js';
 import { expectProblem, signUp } from './support/factories.js';
+import { Relay, via } from './support/relay.js';
 import { testConfig } from './support/test-env.js';
-
-/**
- * A TCP relay in front of PostgreSQL or Redis that the test can cut and restore, so the running
- * app sees its dependency vanish and come back without touching the real servers.
- */
-class Relay {
-  private server: Server | null = null;
-  private sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    if (this.server) return;
-    this.server = createServer((client) => {
-      const upstream = connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.port, '127.0.0.1', resolve);
-    });
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = null;
-  }
-}
 
 async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -51,13 +15,11 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
   return value;
 }
 
-const via = (url: string, port: number) => Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(port) }).toString();
-
 describe('liveness and readiness', () => {
   let t: TestApp;
   const base = testConfig();
-  const pg = new Relay({ host: new URL(base.database.url).hostname, port: Number(new URL(base.database.url).port || 5432) });
-  const redis = new Relay({ host: new URL(base.redis.url).hostname, port: Number(new URL(base.redis.url).port || 6379) });
+  const pg = Relay.to(base.database.url, 5432);
+  const redis = Relay.to(base.redis.url, 6379);
 
   beforeAll(async () => {
     await pg.up();

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
+import { Relay, via } from './support/relay.js';
+import { testConfig } from './support/test-env.js';
 import { addMember, createOrg, expectProblem, type TestOrg } from './support/factories.js';
 import { FakeModelServer, gate } from './support/fake-model-server.js';
 import {
@@ -237,6 +239,66 @@ describe('run logs, the event stream and ?wait', () => {
       const twice = await getRun(t, caller, run.id, '?wait=1&wait=2');
       expect(expectProblem(twice, 400, 'invalid_request').param).toBe('wait');
     });
+  });
+
+  describe('while Redis cannot be reached (a relay in front of it, cut)', () => {
+    let cut: TestApp;
+    const relay = Relay.to(testConfig().redis.url, 6379);
+
+    beforeAll(async () => {
+      await relay.up();
+      cut = await startApp({ REDIS_URL: via(t.config.redis.url, relay.port), PROCESS_ROLE: 'api' });
+      await relay.down();
+    });
+    afterAll(async () => {
+      await relay.up();
+      await cut?.close();
+      await relay.down();
+    });
+
+    it('?wait= still answers when its time is up, /events answers 503 before the stream starts, cancel still cancels', async () => {
+      const release = gate();
+      fake.reply({ text: 'held', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      await fake.waitFor((requests) => requests.length === 1);
+
+      const waited = await getRun(cut, caller, accepted.id, '?wait=1');
+      expect(waited.status).toBe(200);
+      expect(waited.body).toMatchObject({ id: accepted.id, status: 'running' });
+      const events = await cut.request().get(`/api/runs/${accepted.id}/events`).set(caller.headers);
+      expect(expectProblem(events, 503, 'service_unavailable').retryAfter).toBe(1);
+      expect(events.headers['retry-after']).toBe('1');
+      // The run is marked cancelled in PostgreSQL; the abort signal cannot be sent, and waits for nobody.
+      const cancelled = await cut.request().post(`/api/runs/${accepted.id}/cancel`).set(caller.headers);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toMatchObject({ id: accepted.id, status: 'cancelled' });
+
+      release.open();
+      expect((await pollRun(t, caller, accepted.id)).status).toBe('cancelled');
+    });
+  });
+
+  it('ends open streams and waits on shutdown, so the server closes (an EventSource reconnects elsewhere)', async () => {
+    const closing = await startApp({ PROCESS_ROLE: 'api' });
+    const release = gate();
+    fake.reply({ text: 'outlived', release: release.promise });
+    const accepted = await startRun(t, caller, agent);
+    await fake.waitFor((requests) => requests.length === 1);
+    const stream = await openEventStream(closing, `/api/runs/${accepted.id}/events`, caller.headers);
+    await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
+    const waiting = getRun(closing, caller, accepted.id, '?wait=50').then((res) => res); // sent now
+    // The wait is registered once its subscription is: give it a moment, then shut down.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    await closing.close();
+    await stream.ended;
+    expect(stream.events.some((e) => e.event === 'done')).toBe(false);
+    const answered = await waiting;
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ id: accepted.id, status: 'running' });
+
+    release.open();
+    await pollRun(t, caller, accepted.id);
   });
 
   it('documents the routes in OpenAPI, the event stream as text/event-stream with its events', async () => {

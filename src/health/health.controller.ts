@@ -5,16 +5,11 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { withTimeout } from '../common/timeout.js';
 import { InjectRedis } from '../redis/redis.module.js';
 
 const PROBE_TIMEOUT_MS = 1500;
 
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS).unref()),
-  ]);
-}
 
 @ApiTags('Operations')
 @Public()
@@ -39,8 +34,8 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis is unreachable (problem+json naming which).' })
   async ready() {
     const [postgres, redis] = await Promise.all([
-      withTimeout(this.db.query('SELECT 1')).then(() => 'up' as const, () => 'down' as const),
-      withTimeout(this.redis.ping()).then(() => 'up' as const, () => 'down' as const),
+      withTimeout(this.db.query('SELECT 1'), PROBE_TIMEOUT_MS).then(() => 'up' as const, () => 'down' as const),
+      withTimeout(this.redis.ping(), PROBE_TIMEOUT_MS).then(() => 'up' as const, () => 'down' as const),
     ]);
     if (postgres === 'down' || redis === 'down') {
       const down = [postgres === 'down' && 'PostgreSQL', redis === 'down' && 'Redis'].filter(Boolean).join(' and ');

@@ -3,11 +3,15 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { withTimeout } from '../common/timeout.js';
 import { RunEventsService } from './run-events.service.js';
 import { RunLifecycleService } from './run-lifecycle.service.js';
 import { TERMINAL_STATUSES, type RunStatus } from './run.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
 import { RUNS_QUEUE, type RunJobData } from './runs-queue.js';
+
+/** How long a cancel waits for the queue to drop a pending run's job. */
+const QUEUE_REMOVE_TIMEOUT_MS = 1000;
 
 const notCancellable = (status: RunStatus) =>
   new ProblemException('run_not_cancellable', `The run has already ended (${status}); only pending or running runs can be cancelled.`);
@@ -37,7 +41,8 @@ export class RunCancelService {
       throw notCancellable(current?.status ?? run.status);
     }
     await this.events.publishCancel(run.id);
-    if (run.status === 'pending') await this.queue.remove(run.id).catch(() => undefined);
+    // Best effort, and bounded: a worker skips a cancelled run anyway, and Redis may be unreachable.
+    if (run.status === 'pending') await withTimeout(this.queue.remove(run.id), QUEUE_REMOVE_TIMEOUT_MS).catch(() => undefined);
     return presentRun(cancelled.run, cancelled.files);
   }
 }

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { withTimeout } from '../common/timeout.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
 import { RunEventsService, type RunEvent } from './run-events.service.js';
@@ -18,6 +19,19 @@ export const MAX_WAIT_SECONDS = 55;
  * path; this slow re-read only covers an event lost in transit (pub/sub keeps nothing).
  */
 const SAFETY_REREAD_MS = 5_000;
+/** How long a stream waits for Redis to confirm its subscription before answering 503. */
+const SUBSCRIBE_TIMEOUT_MS = 3_000;
+
+const redisUnavailable = () =>
+  new ProblemException('service_unavailable', 'Live run events are temporarily unavailable. Please retry shortly.', { retryAfter: 1 });
+
+/** The subscription once Redis confirms it, else 503; a subscription confirmed late is released. */
+function subscribedWithin(subscription: Promise<() => void>, ms: number): Promise<() => void> {
+  return withTimeout(subscription, ms).catch(() => {
+    subscription.then((stop) => stop(), () => undefined);
+    throw redisUnavailable();
+  });
+}
 
 /** pending < running < terminal: a stream never sends a state older than one it has sent. */
 const rank = (status: RunStatus): number => (status === 'pending' ? 0 : status === 'running' ? 1 : 2);
@@ -42,9 +56,15 @@ function parseLastEventId(value: string | string[] | undefined): number {
  * Following a run as it executes: the Server-Sent Events stream and `?wait=`. Both subscribe
  * to the run's events *before* reading its state from PostgreSQL, so nothing that happens in
  * between is missed; duplicates are dropped by log id and by status order.
+ *
+ * On shutdown every open stream ends (an EventSource reconnects, to another instance, with
+ * `Last-Event-ID`) and every wait answers with the run as it is, so the HTTP server can close.
  */
 @Injectable()
-export class RunStreamService {
+export class RunStreamService implements BeforeApplicationShutdown {
+  /** How to end each open stream and wait now. */
+  private readonly open = new Set<() => void>();
+
   constructor(
     private readonly lifecycle: RunLifecycleService,
     private readonly logs: RunLogsService,
@@ -64,26 +84,38 @@ export class RunStreamService {
     if (isTerminal(found.status)) return this.present(found);
 
     let wake!: () => void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    const unsubscribe = await this.events.subscribe(found.id, (event) => {
+    let awake = false;
+    const woken = new Promise<void>((resolve) => (wake = resolve)).then(() => void (awake = true));
+    // Armed before subscribing: while Redis is unreachable the wait still ends on time.
+    const deadline = setTimeout(wake, wait * 1000);
+    // The client went away: stop waiting (the answer is then simply not delivered).
+    res.once('close', wake);
+    this.open.add(wake);
+    const subscription = this.events.subscribe(found.id, (event) => {
       if (event.type === 'status' && isTerminal(event.run.status)) wake();
     });
-    const deadline = setTimeout(wake, wait * 1000);
     const safety = setInterval(() => {
       this.lifecycle.find(found.id).then((run) => run && isTerminal(run.status) && wake(), () => undefined);
     }, SAFETY_REREAD_MS);
-    // The client went away: stop waiting (the answer is then simply not delivered).
-    res.once('close', wake);
     try {
-      const current = await this.lifecycle.find(found.id);
-      if (current && !isTerminal(current.status)) await woken;
+      // Without a subscription (Redis down) the re-reads still see the run finish.
+      await Promise.race([subscription.catch(() => undefined), woken]);
+      if (!awake) {
+        const current = await this.lifecycle.find(found.id);
+        if (current && !isTerminal(current.status)) await woken;
+      }
       return this.present((await this.lifecycle.find(found.id)) ?? found);
     } finally {
       clearTimeout(deadline);
       clearInterval(safety);
       res.off('close', wake);
-      unsubscribe();
+      this.open.delete(wake);
+      subscription.then((stop) => stop(), () => undefined);
     }
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const end of this.open) end();
   }
 
   /**
@@ -93,21 +125,36 @@ export class RunStreamService {
    */
   async stream(caller: OrgPrincipal, runId: string, req: Request, res: Response): Promise<void> {
     const found = await this.lifecycle.findForCaller(caller, runId);
+    const since = parseLastEventId(req.headers['last-event-id']);
     const buffered: RunEvent[] = [];
     let deliver: ((event: RunEvent) => void) | null = null;
-    const unsubscribe = await this.events.subscribe(found.id, (event) => (deliver ? deliver(event) : buffered.push(event)));
-
-    const since = parseLastEventId(req.headers['last-event-id']);
+    // The client may leave while the stream is set up: then nothing is started.
+    let gone = false;
+    const leave = () => (gone = true);
+    res.once('close', leave);
+    let unsubscribe: () => void;
     let run: Run;
     let initial: RunResource;
     let backlog: RunLogEntry[];
     try {
-      run = (await this.lifecycle.find(found.id)) ?? found;
-      initial = await this.present(run);
-      backlog = await this.logsAfter(run, since);
-    } catch (err) {
+      unsubscribe = await subscribedWithin(
+        this.events.subscribe(found.id, (event) => (deliver ? deliver(event) : buffered.push(event))),
+        SUBSCRIBE_TIMEOUT_MS,
+      );
+      try {
+        run = (await this.lifecycle.find(found.id)) ?? found;
+        initial = await this.present(run);
+        backlog = await this.logsAfter(run, since);
+      } catch (err) {
+        unsubscribe();
+        throw err;
+      }
+    } finally {
+      res.off('close', leave);
+    }
+    if (gone) {
       unsubscribe();
-      throw err;
+      return;
     }
 
     res.status(200);
@@ -130,9 +177,11 @@ export class RunStreamService {
       closed = true;
       clearInterval(keepAlive);
       clearInterval(safety);
+      this.open.delete(close);
       unsubscribe();
       res.end();
     };
+    this.open.add(close);
     const write = (chunk: string) => {
       if (!closed) res.write(chunk);
     };

@@ -14,6 +14,7 @@ import type { AgentManifest } from '../catalog/manifest.js';
 import { currentContext } from '../common/context/request-context.js';
 import { applyPage, parsePageRequest, singleQueryValue, toPage, type ListEnvelope, type PageRequest } from '../common/http/pagination.js';
 import { isPrefixedV7, newRunId } from '../common/ids.js';
+import { withTimeout } from '../common/timeout.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
@@ -65,16 +66,6 @@ const isRecordExists = (err: unknown): boolean => {
 };
 
 const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 function triggerType(caller: OrgPrincipal): TriggerType {
   if (caller.kind === 'session') return 'user';
