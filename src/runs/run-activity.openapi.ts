@@ -34,7 +34,7 @@ export const ApiRunWaitQuery = () =>
   ApiQuery({
     name: 'wait',
     required: false,
-    description: `Hold the request until the run is terminal or this many seconds (1..${MAX_WAIT_SECONDS}) have passed, then answer with the run as it is. Anything else → 400 \`invalid_request\`, \`param: "wait"\`.`,
+    description: `Hold the request until the run is terminal or this many seconds (1..${MAX_WAIT_SECONDS}) have passed, then answer with the run as it is (also earlier, when the server shuts down). Anything else → 400 \`invalid_request\`, \`param: "wait"\`.`,
     schema: { type: 'integer', minimum: 1, maximum: MAX_WAIT_SECONDS },
   });
 
@@ -76,6 +76,7 @@ export const ApiRunLogs = () =>
       },
     }),
     ApiProblem(404, 'No such run for this caller', 'run_not_found'),
+    ApiProblem(503, 'Live events cannot be followed right now (Redis did not confirm the subscription within 3 s); retry, or poll the run', 'service_unavailable'),
   );
 
 const STREAM_DOC = `Server-Sent Events (\`text/event-stream\`) following one run. Events, in order:
@@ -84,7 +85,7 @@ const STREAM_DOC = `Server-Sent Events (\`text/event-stream\`) following one run
 - \`event: log\` — each log entry (JSON, as in \`GET /api/runs/{runId}/logs\`), with \`id:\` = the entry's id. On connect, the entries written so far are sent (only those after \`Last-Event-ID\` when the header is given, so a reconnecting client resumes where it stopped), then new ones as they are written.
 - \`event: done\` — after the terminal \`status\`; data: the terminal Run. The server then closes the stream. A run that is already terminal gets \`status\`, its log, and \`done\` at once.
 
-A comment line (\`: keep-alive\`) is sent every 15 s (\`SSE_KEEP_ALIVE_SECONDS\`) while the run is live. Events reach every API process through Redis, whichever worker executes the run. Problems found before the stream starts (401, 403, 404 \`run_not_found\`) are ordinary problem+json answers.
+A comment line (\`: keep-alive\`) is sent every 15 s (\`SSE_KEEP_ALIVE_SECONDS\`) while the run is live. Events reach every API process through Redis, whichever worker executes the run. Problems found before the stream starts (401, 403, 404 \`run_not_found\`, 503 while Redis is unreachable) are ordinary problem+json answers. When the server shuts down it ends open streams without \`done\`: reconnect with \`Last-Event-ID\` (an EventSource does so by itself).
 
 Example:
 
