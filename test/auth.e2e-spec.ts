@@ -261,6 +261,20 @@ describe('authentication and organization context', () => {
       expect(expectProblem(res, 401, 'unauthorized').detail).toBe('Invalid or expired API key');
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     });
+
+    it('keeps the key dead when its creator is added back (revoked on removal, listed no more)', async () => {
+      const o = await createOrg(t);
+      const admin = await addMember(t, o, 'admin');
+      const created = (await admin.agent.post('/api/api-keys').set('X-Org-Id', o.id).send({ name: 'returning' })).body;
+      const ownerKey = (await o.owner.agent.post('/api/api-keys').set('X-Org-Id', o.id).send({ name: 'stays' })).body;
+      await o.owner.agent.delete(`/api/orgs/${o.id}/members/${admin.id}`).expect(204);
+      await o.owner.agent.post(`/api/orgs/${o.id}/members`).send({ email: admin.email, role: 'admin' }).expect(201);
+
+      expect(expectProblem(await bearer(created.key).get('/api/end-users'), 401, 'unauthorized').detail).toBe('Invalid or expired API key');
+      const listed = await o.owner.agent.get('/api/api-keys').set('X-Org-Id', o.id).expect(200);
+      expect(listed.body.data.map((k: { id: string }) => k.id)).toEqual([ownerKey.id]);
+      expect((await bearer(ownerKey.key).get('/api/end-users')).status).toBe(200);
+    });
   });
 
   describe('Appstrate-User impersonation', () => {

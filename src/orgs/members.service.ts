@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { ApiKey } from '../api-keys/api-key.entity.js';
 import { CredentialCache } from '../api-keys/credential-cache.js';
 import type { Role } from '../auth/permissions.js';
 import type { OrgPrincipal } from '../auth/principal.js';
@@ -97,12 +98,16 @@ export class MembersService {
     return member;
   }
 
-  /** Removing a member also kills the API keys they created (authentication checks the creator). */
+  /**
+   * Removing a member revokes the API keys they created in the org: authentication already
+   * refuses a key whose creator is no member, and revoking keeps it so if they are added again.
+   */
   async remove(caller: OrgPrincipal, userId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const target = await this.target(tx, caller, userId);
       if (target.role === 'owner') await this.keepAnOwner(tx, caller.orgId);
       await tx.delete(Member, { orgId: caller.orgId, userId: target.userId });
+      await tx.update(ApiKey, { orgId: caller.orgId, createdByUserId: target.userId, revokedAt: IsNull() }, { revokedAt: new Date() });
     });
     await this.credentials.invalidate({ orgId: caller.orgId });
   }
