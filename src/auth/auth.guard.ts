@@ -1,5 +1,6 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { APIError } from 'better-auth/api';
 import { fromNodeHeaders } from 'better-auth/node';
 import type { Request } from 'express';
 import { ApiKeysService, type ApiKeyCredential } from '../api-keys/api-keys.service.js';
@@ -36,6 +37,8 @@ function singleHeader(req: Request, name: string): string | undefined {
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly logger = new Logger(AuthGuard.name);
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(BETTER_AUTH) private readonly auth: BetterAuth,
@@ -85,7 +88,13 @@ export class AuthGuard implements CanActivate {
   }
 
   private async fromSession(req: Request, options: AuthOptions): Promise<Principal> {
-    const session = await this.auth.api.getSession({ headers: fromNodeHeaders(req.headers) }).catch(() => null);
+    const session = await this.auth.api.getSession({ headers: fromNodeHeaders(req.headers) }).catch((err: unknown) => {
+      // A refused cookie is no session; anything else (PostgreSQL unreachable) must not read as
+      // "sign in again", so it answers 503 like every other request that needs the database.
+      if (err instanceof APIError && err.statusCode < 500) return null;
+      this.logger.error({ err, msg: 'session lookup failed' });
+      throw new ProblemException('service_unavailable', 'Sessions cannot be checked right now. Please retry shortly.', { retryAfter: 1 });
+    });
     if (!session) throw invalidSession();
     if (singleHeader(req, 'Appstrate-User') !== undefined) {
       throw new ProblemException('header_not_allowed', 'Appstrate-User can only be used with an API key.', {
