@@ -10,9 +10,10 @@ import { createAgent, createFakeModel, keyCaller, pollRun, runLogs, startRun, ty
 
 /**
  * An API process that dies between committing a run and queueing its job leaves a `pending`
- * run with no job. Workers find such runs and queue them again, once.
+ * run with no job. Workers find such runs and queue them again, once. A live run whose job is
+ * gone or finished (its terminal write lost) would hold a concurrency slot for ever: it ends failed.
  */
-describe('pending runs whose job is missing', () => {
+describe('live runs the queue lost', () => {
   let api: TestApp;
   let worker: TestApp;
   let fake: FakeModelServer;
@@ -58,5 +59,39 @@ describe('pending runs whose job is missing', () => {
       expect(outputs).toHaveLength(1);
     }
     expect(fake.requestsFor(model.model)).toHaveLength(2);
+  });
+
+  it('end failed when running without a job, or live while the queue is done with their job; live runs with a live job are left alone', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
+    const sweeper = worker.app.get(OrphanRunsSweeper);
+
+    // Two runs that really ran, put back to `running` as a lost terminal write would leave them.
+    const [jobless, finishedJob] = [await startRun(api, caller, agent), await startRun(api, caller, agent)];
+    for (const run of [jobless, finishedJob]) expect((await pollRun(api, caller, run.id)).status).toBe('success');
+    expect(await queue.getJob(finishedJob.id).then((job) => job?.getState())).toBe('completed');
+    await queue.remove(jobless.id);
+    const relive = `UPDATE runs SET status = 'running', completed_at = NULL, started_at = now() - interval '10 seconds' WHERE id = ANY($1)`;
+    await api.db.query(relive, [[jobless.id, finishedJob.id]]);
+    // A running run whose job is still waiting in the (paused) queue is not the sweeper's business.
+    await queue.pause();
+    const waiting = await startRun(api, caller, agent);
+    await api.db.query(`UPDATE runs SET status = 'running', started_at = now() - interval '10 seconds' WHERE id = $1`, [waiting.id]);
+    try {
+      expect(await sweeper.sweep()).toBe(2);
+    } finally {
+      await api.db.query(`UPDATE runs SET status = 'cancelled' WHERE id = $1`, [waiting.id]);
+      await queue.remove(waiting.id);
+      await queue.resume();
+    }
+
+    const lost = await pollRun(api, caller, jobless.id);
+    expect(lost).toMatchObject({ status: 'failed', errorCode: 'worker_lost' });
+    expect(await pollRun(api, caller, finishedJob.id)).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    const entry = (await runLogs(api, caller, jobless.id)).at(-1);
+    expect(entry).toMatchObject({ type: 'system', event: 'worker_lost', data: { reason: 'its job is gone from the queue' } });
+    expect(await sweeper.sweep()).toBe(0);
   });
 });

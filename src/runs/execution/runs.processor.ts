@@ -6,6 +6,9 @@ import { RunExecutor, type ExecutionResult } from './run-executor.js';
 
 /** BullMQ's reason for a job whose worker vanished more often than `maxStalledCount` allows. */
 const STALLED = /stalled more than allowable limit/;
+
+/** How a run whose job the queue gave up on ends: its worker was lost, or something failed. */
+export const lostRunReason = (failure: string): 'worker_lost' | 'internal_error' => (STALLED.test(failure) ? 'worker_lost' : 'internal_error');
 /**
  * A job handed back at shutdown waits this long before another worker may take it, so the
  * closing worker (whose fetch may still be in flight) does not take it again itself.
@@ -61,10 +64,10 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
   @OnWorkerEvent('failed')
   async onFailed(job: Job<RunJobData> | undefined, err: Error): Promise<void> {
     if (!job) return;
-    const lost = STALLED.test(err.message);
-    this.logger.error({ msg: lost ? 'run job lost its worker too often' : 'run job failed', runId: job.data.runId, err: err.message });
+    const reason = lostRunReason(err.message);
+    this.logger.error({ msg: reason === 'worker_lost' ? 'run job lost its worker too often' : 'run job failed', runId: job.data.runId, err: err.message });
     await this.executor
-      .failLost(job.data.runId, lost ? 'worker_lost' : 'internal_error', err.message)
+      .failLost(job.data.runId, reason, err.message)
       .catch((e: Error) => this.logger.error({ msg: 'could not record the failed run', runId: job.data.runId, err: e.message }));
   }
 }
