@@ -1,13 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentContext } from '../context/request-context.js';
 
 /**
  * Structured JSON logs. Every line written while serving a request or a run carries its
  * request id, org id, principal and run id, read from the async context.
  */
-export function createPinoLogger(level: string): Logger {
-  return pino({
+export function createPinoLogger(level: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -16,16 +16,18 @@ export function createPinoLogger(level: string): Logger {
       const ctx = currentContext();
       if (!ctx) return {};
       const p = ctx.principal;
+      const orgId = p?.orgId ?? ctx.orgId;
       return {
-        requestId: ctx.requestId,
+        ...(ctx.requestId && { requestId: ctx.requestId }),
         ...(ctx.traceparent && { traceparent: ctx.traceparent }),
-        ...(p?.orgId && { orgId: p.orgId }),
+        ...(orgId && { orgId }),
         ...(p && { principal: p.apiKeyId ? `api_key:${p.apiKeyId}` : `user:${p.userId}` }),
         ...(p?.endUserId && { endUserId: p.endUserId }),
         ...(ctx.runId && { runId: ctx.runId }),
       };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's logger interface over pino, so framework and app logs share one format. */

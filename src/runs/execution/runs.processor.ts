@@ -1,6 +1,7 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
+import { runInContext } from '../../common/context/request-context.js';
 import type { RunJobData } from '../runs-queue.js';
 import { RunExecutor, type ExecutionResult } from './run-executor.js';
 
@@ -29,7 +30,12 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
     super();
   }
 
-  async process(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
+  /** Every log line of the run carries its run id and org id (API.md section 8). */
+  process(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
+    return runInContext({ runId: job.data.runId, orgId: job.data.orgId }, () => this.execute(job, token));
+  }
+
+  private async execute(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
     const started = performance.now();
     const runId = job.data.runId;
     if (this.shuttingDown) return this.handBack(job, token, 'fetched during shutdown', 0);
@@ -65,7 +71,12 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
   async onFailed(job: Job<RunJobData> | undefined, err: Error): Promise<void> {
     if (!job) return;
     const reason = lostRunReason(err.message);
-    this.logger.error({ msg: reason === 'worker_lost' ? 'run job lost its worker too often' : 'run job failed', runId: job.data.runId, err: err.message });
+    this.logger.error({
+      msg: reason === 'worker_lost' ? 'run job lost its worker too often' : 'run job failed',
+      runId: job.data.runId,
+      orgId: job.data.orgId,
+      err: err.message,
+    });
     await this.executor
       .failLost(job.data.runId, reason, err.message)
       .catch((e: Error) => this.logger.error({ msg: 'could not record the failed run', runId: job.data.runId, err: e.message }));

@@ -1,0 +1,52 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runInContext } from '../context/request-context.js';
+import { createPinoLogger } from './app-logger.js';
+
+/** A logger writing JSON lines into an array. */
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createPinoLogger('info', sink), lines };
+}
+
+describe('structured logs', () => {
+  it('carry a request’s ids: request id, traceparent, org, principal, end-user, run', () => {
+    const { logger, lines } = capture();
+    const principal = {
+      kind: 'api_key' as const,
+      userId: 'u1',
+      apiKeyId: 'k1',
+      orgId: 'o1',
+      role: 'admin' as const,
+      permissions: new Set<never>(),
+      endUserId: 'eu_1',
+      orgApiVersion: null,
+    };
+    runInContext({ requestId: 'req_1', traceparent: '00-abc-def-01', principal, runId: 'run_1' }, () => logger.info('in a request'));
+    expect(lines[0]).toMatchObject({
+      msg: 'in a request',
+      requestId: 'req_1',
+      traceparent: '00-abc-def-01',
+      orgId: 'o1',
+      principal: 'api_key:k1',
+      endUserId: 'eu_1',
+      runId: 'run_1',
+    });
+  });
+
+  it('carry a worker’s run id and org id, and no request id', () => {
+    const { logger, lines } = capture();
+    runInContext({ runId: 'run_2', orgId: 'o2' }, () => logger.warn('in a job'));
+    logger.info('outside any work');
+    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'in a job', runId: 'run_2', orgId: 'o2' });
+    expect(lines[0]).not.toHaveProperty('requestId');
+    expect(lines[1]).not.toHaveProperty('runId');
+    expect(lines[1]).not.toHaveProperty('orgId');
+  });
+});
