@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_TAGS_PER_AGENT, MAX_VERSIONS_PER_AGENT } from '../src/catalog/agent-versions.service.js';
 import { AgentsService } from '../src/catalog/agents.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAgent, DEFAULT_TEST_MANIFEST, publishVersion, type TestAgent } from './support/agents.js';
@@ -86,6 +87,20 @@ describe('agent versions and dist-tags', () => {
       expectProblem(await post(`${agent.path}/versions`, { version: '1.0.9' }), 409, 'conflict');
       expect(await versionCount(agent)).toBe(2);
       expect((await post(`${agent.path}/versions`, { version: '1.1.1' })).status).toBe(201);
+    });
+
+    it(`refuses a version past ${MAX_VERSIONS_PER_AGENT} per agent with 409, storing nothing`, async () => {
+      const agent = await createAgent(t, org);
+      // All but one of the allowed versions, written directly (publishing each would take minutes).
+      await t.db.query(
+        `INSERT INTO agent_versions (id, agent_id, org_id, version, manifest, prompt, yanked)
+         SELECT gen_random_uuid(), $1, $2, '0.0.' || n, '{}'::jsonb, 'p', false FROM generate_series(1, $3::int - 1) AS n`,
+        [agent.id, org.id, MAX_VERSIONS_PER_AGENT],
+      );
+      expect((await post(`${agent.path}/versions`, { version: '1.0.0' })).status).toBe(201);
+      const refused = await post(`${agent.path}/versions`, { version: '1.0.1' });
+      expect(expectProblem(refused, 409, 'conflict').detail).toContain(`${MAX_VERSIONS_PER_AGENT} versions`);
+      expect(await versionCount(agent)).toBe(MAX_VERSIONS_PER_AGENT);
     });
 
     it('moves latest on stable publishes only; the first stable publish creates it', async () => {
@@ -264,6 +279,21 @@ describe('agent versions and dist-tags', () => {
       expect(await distTags(agent)).toEqual({ beta: '1.0.0', latest: '1.0.0' });
       // latest can be moved explicitly, to a prerelease too.
       expect((await put(`${agent.path}/dist-tags/latest`, { version: '2.0.0-beta.1' })).body).toEqual({ tag: 'latest', version: '2.0.0-beta.1' });
+    });
+
+    it(`refuses a new tag past ${MAX_TAGS_PER_AGENT} per agent with 409; existing tags still move`, async () => {
+      const agent = await createAgent(t, org);
+      await publishVersion(t, org, agent, '1.0.0');
+      await publishVersion(t, org, agent, '1.1.0');
+      // latest plus the rest, written directly.
+      await t.db.query(
+        `INSERT INTO agent_dist_tags (agent_id, tag, org_id, version) SELECT $1, 'tag-' || n, $2, '1.0.0' FROM generate_series(2, $3::int) AS n`,
+        [agent.id, org.id, MAX_TAGS_PER_AGENT],
+      );
+      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT);
+      expect(expectProblem(await put(`${agent.path}/dist-tags/one-more`, { version: '1.0.0' }), 409, 'conflict').detail).toContain('dist-tags');
+      expect((await put(`${agent.path}/dist-tags/tag-2`, { version: '1.1.0' })).body).toEqual({ tag: 'tag-2', version: '1.1.0' });
+      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT);
     });
 
     it('refuses an unknown or yanked version with 409, changing nothing', async () => {

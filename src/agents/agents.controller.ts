@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, 
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import type { AgentPath } from '../catalog/agent-path.js';
-import { AgentVersionsService } from '../catalog/agent-versions.service.js';
+import { AgentVersionsService, MAX_TAGS_PER_AGENT, MAX_VERSIONS_PER_AGENT } from '../catalog/agent-versions.service.js';
 import { AgentsService } from '../catalog/agents.service.js';
 import type { AgentView, DistTagView, VersionSummaryView, VersionView } from '../catalog/catalog.views.js';
 import { TAG_PATTERN } from '../catalog/version-resolver.js';
@@ -101,12 +101,12 @@ export class AgentsController {
   @ApiOperation({
     summary: 'Publish a version',
     description:
-      'Snapshots the given manifest and prompt (default: the live ones) as an immutable version. The version must be valid semver (400 `validation_failed`) and greater than every version published so far, yanked ones included (409 `conflict`). A non-prerelease version moves `latest` to itself; prereleases never move it.',
+      `Snapshots the given manifest and prompt (default: the live ones) as an immutable version. The version must be valid semver (400 \`validation_failed\`) and greater than every version published so far, yanked ones included (409 \`conflict\`); an agent has at most ${MAX_VERSIONS_PER_AGENT} versions (409 \`conflict\` beyond). A non-prerelease version moves \`latest\` to itself; prereleases never move it.`,
   })
   @ApiCreatedResponse({ type: AgentVersionDto })
   @ApiInvalidPath()
   @ApiAgentNotFound()
-  @ApiProblem(409, 'The version is not greater than every published version', 'conflict')
+  @ApiProblem(409, `The version is not greater than every published version, or the agent already has ${MAX_VERSIONS_PER_AGENT} versions`, 'conflict')
   publish(@OrgCaller() caller: OrgPrincipal, @AgentPathParams() path: AgentPath, @Body() dto: PublishVersionDto): Promise<VersionView> {
     return this.versions.publish(caller, path, dto);
   }
@@ -160,11 +160,11 @@ export class AgentsController {
   @Auth({ permission: 'agents:write' })
   @ApiAgentPath()
   @ApiTagParam()
-  @ApiOperation({ summary: 'Set a dist-tag', description: 'Creates or moves the tag; answers 200 either way. An unknown or yanked version → 409 `conflict`.' })
+  @ApiOperation({ summary: 'Set a dist-tag', description: `Creates or moves the tag; answers 200 either way. An unknown or yanked version → 409 \`conflict\`; an agent has at most ${MAX_TAGS_PER_AGENT} dist-tags (a new one beyond → 409 \`conflict\`).` })
   @ApiOkResponse({ type: DistTagDto })
   @ApiInvalidPath()
   @ApiAgentNotFound()
-  @ApiProblem(409, 'The version is not published, or is yanked', 'conflict')
+  @ApiProblem(409, `The version is not published, or is yanked, or the agent already has ${MAX_TAGS_PER_AGENT} dist-tags`, 'conflict')
   setTag(
     @OrgCaller() caller: OrgPrincipal,
     @AgentPathParams() path: AgentPath,

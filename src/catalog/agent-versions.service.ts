@@ -59,6 +59,13 @@ function parseTagParam(tag: string): string {
 }
 
 /**
+ * Per-agent bounds: every write and every run with `?version=` reads an agent's versions and
+ * tags whole, and `GET` answers list its tags, so neither may grow without end.
+ */
+export const MAX_VERSIONS_PER_AGENT = 1000;
+export const MAX_TAGS_PER_AGENT = 100;
+
+/**
  * Published versions and dist-tags. Every write locks the agent row first, so concurrent
  * publishes, yanks and tag moves of one agent apply one after the other: two racing publishes
  * cannot both pass the "greater than every version" check.
@@ -75,6 +82,9 @@ export class AgentVersionsService {
     return this.db.transaction(async (em) => {
       const agent = await findAgentOrThrow(em, writer.orgId, path, true);
       const existing = await this.versionsOf(em, agent);
+      if (existing.length >= MAX_VERSIONS_PER_AGENT) {
+        throw new ProblemException('conflict', `${path.scope}/${path.name} already has ${MAX_VERSIONS_PER_AGENT} versions, the most an agent can have.`);
+      }
       const highest = highestVersion(existing.map((v) => v.version));
       if (highest !== null && !semver.gt(input.version, highest)) {
         throw new ProblemException(
@@ -161,6 +171,10 @@ export class AgentVersionsService {
       const row = (await this.versionsOf(em, agent)).find((v) => semver.eq(v.version, version));
       if (!row) throw new ProblemException('conflict', `Version ${version} is not published; a dist-tag can only point at a published version.`);
       if (row.yanked) throw new ProblemException('conflict', `Version ${row.version} is yanked; a dist-tag cannot point at it.`);
+      const tags = await em.getRepository(AgentDistTag).find({ where: { agentId: agent.id, orgId }, select: { tag: true } });
+      if (tags.length >= MAX_TAGS_PER_AGENT && !tags.some((t) => t.tag === name)) {
+        throw new ProblemException('conflict', `${path.scope}/${path.name} already has ${MAX_TAGS_PER_AGENT} dist-tags, the most an agent can have; move or delete one.`);
+      }
       await this.upsertTag(em, agent, name, row.version);
       return { tag: name, version: row.version };
     });
