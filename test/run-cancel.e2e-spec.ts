@@ -108,6 +108,24 @@ describe('POST /api/runs/{runId}/cancel', () => {
     fake.reset();
   });
 
+  it('stops a run cancelled between model attempts even when the abort signal never reached its worker', async () => {
+    worker ??= await startApp({ PROCESS_ROLE: 'worker' });
+    const { model, agent } = await newAgent();
+    // A transient failure asking for 2 s before the retry: the worker sits in its back-off.
+    fake.enqueue({ status: 429, message: 'slow down', headers: { 'retry-after': '2' } });
+    const run = await startRun(api, caller, agent);
+    await expect.poll(async () => (await runLogs(api, caller, run.id)).map((l) => l.event), { timeout: 10_000 }).toContain('adapter_error');
+    // Cancelled in PostgreSQL only: as if the Redis message had been lost.
+    await api.db.query(`UPDATE runs SET status = 'cancelled', error = 'Run cancelled', error_code = 'cancelled', completed_at = now() WHERE id = $1`, [run.id]);
+
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    await expect.poll(async () => (await queue.getJob(run.id))?.returnvalue ?? null, { timeout: 10_000 }).toBe('finished');
+    expect(fake.requestsFor(model.model)).toHaveLength(1);
+    expect((await getRun(api, caller, run.id)).body).toMatchObject({ status: 'cancelled', errorCode: 'cancelled' });
+    expect((await runLogs(api, caller, run.id)).filter((l) => l.event === 'progress')).toHaveLength(1);
+    fake.reset();
+  });
+
   it('answers 409 run_not_cancellable for a run that has ended, and changes nothing', async () => {
     const { agent } = await newAgent();
     fake.reply({ text: 'done' });

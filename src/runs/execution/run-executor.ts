@@ -216,17 +216,22 @@ export class RunExecutor implements OnModuleInit {
     const jsonSchema =
       schema !== undefined ? { name: schemaName(run.agentScope, run.agentName), schema: typeof schema === 'object' ? schema : {} } : undefined;
 
+    // A log entry is only written while the run is `running`: none written means it was
+    // cancelled (or ended) without this worker hearing of it, so it calls the model no more.
+    const logWhileRunning = async (entry: RunLogInput) => {
+      if (!(await this.logs.append(run, entry, { whileRunning: true }))) throw new Interruption('cancelled');
+    };
     let answer: ChatAnswer | null = null;
     for (let attempt = 1; !answer; attempt++) {
       signal.throwIfAborted();
-      if (attempt > 1 || !firstAttemptLogged) await this.logs.append(run, attemptLog(attempt), { whileRunning: true });
+      if (attempt > 1 || !firstAttemptLogged) await logWhileRunning(attemptLog(attempt));
       try {
         answer = await this.modelClient.complete(endpoint, { messages, jsonSchema }, signal);
       } catch (err) {
         if (!(err instanceof ModelCallError)) throw err;
         Object.assign(usage, addUsage(usage, err.usage));
         const last = !err.transient || attempt >= MAX_ATTEMPTS;
-        await this.logs.append(run, adapterErrorLog(err, attempt, last), { whileRunning: true });
+        await logWhileRunning(adapterErrorLog(err, attempt, last));
         if (last) {
           const error = attempt > 1 ? `The model call failed after ${attempt} attempts: ${err.message}` : err.message;
           return { status: 'failed', error, errorCode: 'model_error' };
