@@ -171,14 +171,14 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     expect(logs.at(-1)).toMatchObject({ type: 'system', event: 'run_failed', level: 'error' });
   });
 
-  it('does not retry a non-transient failure (401)', async () => {
+  it.each([401, 408, 409, 422])('does not retry a non-transient failure (%i): only 429, 5xx and network failures are', async (status) => {
     const model = await createFakeModel(t, org, fake);
     const agent = await createAgent(t, org, { modelName: model.name });
-    fake.reply({ status: 401, message: 'bad key' });
+    fake.reply({ status, message: 'no' });
 
     const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
     expect(run).toMatchObject({ status: 'failed', errorCode: 'model_error' });
-    expect(run.error).toContain('401');
+    expect(run.error).toContain(String(status));
     expect(fake.requestsFor(model.model)).toHaveLength(1);
   });
 

@@ -155,7 +155,8 @@ function toModelCallError(err: unknown, signal: AbortSignal): unknown {
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const transient = status === 408 || status === 409 || status === 429 || status >= 500;
+    // API.md section 7: 429 and 5xx (and network failures, above); any other answer is final.
+    const transient = status === 429 || status >= 500;
     // The SDK's message starts with the status already ("503 upstream overloaded").
     const message = err.message.replace(new RegExp(`^${status}\\s*`), '') || 'no details';
     return new ModelCallError(`The model answered ${status}: ${clip(message)}`, transient, status, retryAfter(err.headers));
