@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type supertest from 'supertest';
 import { expect } from 'vitest';
 import type { Role } from '../../src/auth/permissions.js';
+import { PROBLEM_CODES, type ProblemCode } from '../../src/common/problem/problem-codes.js';
 import type { TestApp } from './app.js';
 
 export interface TestUser {
@@ -67,6 +68,8 @@ export function expectProblem(res: supertest.Response, status: number, code: str
   expect(res.body.code).toBe(code);
   expect(res.body.status).toBe(status);
   expect(res.body.type).toBe(`https://docs.appstrate.dev/errors/${code.replace(/_/g, '-')}`);
+  // The code's own title, whichever layer answered (filter, middleware, replay).
+  expect(res.body.title).toBe(PROBLEM_CODES[code as ProblemCode].title);
   expect(res.body.requestId).toBe(res.headers['request-id']);
   expect(res.body.instance).toBe(`urn:appstrate:request:${res.headers['request-id']}`);
   expect(typeof res.body.detail).toBe('string');
