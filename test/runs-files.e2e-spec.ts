@@ -162,6 +162,7 @@ describe('multipart runs: files', () => {
       ['not JSON', '{ticket:'],
       ['a JSON array', '["a"]'],
       ['JSON null', 'null'],
+      ['nested more than 64 levels', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`],
     ])('refuses an input part that is %s with 400 naming input', async (_label, value) => {
       const before = await leftovers.count(org.id);
       const res = await post().field('input', value).attach('attachment', PDF, 'a.pdf');
@@ -173,6 +174,8 @@ describe('multipart runs: files', () => {
       const before = await leftovers.count(org.id);
       const notJson = await withTicket(post()).field('metadata', 'nope').attach('attachment', PDF, 'a.pdf');
       expect(expectProblem(notJson, 400, 'invalid_request').param).toBe('metadata');
+      const deep = await withTicket(post()).field('metadata', `{"k":${'['.repeat(100)}${']'.repeat(100)}}`).attach('attachment', PDF, 'a.pdf');
+      expect(expectProblem(deep, 400, 'invalid_request').detail).toContain('nested more than 64 levels');
       const tooLong = await withTicket(post()).field('metadata', JSON.stringify({ k: 'v'.repeat(501) })).attach('attachment', PDF, 'a.pdf');
       expect(expectProblem(tooLong, 400, 'validation_failed').errors).toEqual([expect.objectContaining({ field: 'metadata' })]);
       await nothingLeft(before);

@@ -3,6 +3,7 @@ import type { AgentManifest } from '../catalog/manifest.js';
 import { acceptsType, getFileFields, mimeTypeForExtension, type FileField } from '../catalog/manifest-files.js';
 import { newFileId } from '../common/ids.js';
 import { ProblemException, type ProblemFieldError } from '../common/problem/problem.exception.js';
+import { MAX_JSON_DEPTH, nestingDepthExceeds } from '../common/http/json-body.middleware.js';
 import { metadataProblem } from '../common/validation/metadata.js';
 import type { RunFileResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
@@ -178,6 +179,8 @@ function parseJsonPart(name: string, value: string, detail: string): Record<stri
     throw invalidPart(name, detail);
   }
   if (!isPlainObject(parsed)) throw invalidPart(name, detail);
+  // The same bound as a JSON body: every later step walks the value recursively.
+  if (nestingDepthExceeds(parsed, MAX_JSON_DEPTH)) throw invalidPart(name, `The ${name} part is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   return parsed;
 }
 
