@@ -373,6 +373,19 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     });
 
+    it('answers validation_failed, not 500, when the input schema loops without end for this input', async () => {
+      const loop = { if: { type: 'string' }, then: { $ref: '#/$defs/loop' } };
+      const agent = await createAgent(t, f.org, {
+        manifest: { input: { schema: { type: 'object', properties: { a: { $ref: '#/$defs/loop' } }, $defs: { loop } } } },
+      });
+      const before = await leftovers.count(f.org.id);
+      const res = await run(`${agent.path}/run`, { input: { a: 'x' } });
+      const [error] = await expectInvalid(res, [{ field: 'input', code: 'invalid_input' }]);
+      expect(error.message).toContain('refers to itself without end');
+      await expectNothingLeft(before);
+      expect((await run(`${agent.path}/run`, { input: { a: 1 } })).status).toBe(200);
+    });
+
     it('reports a file field filled in a JSON body as invalid input', async () => {
       const before = await leftovers.count(f.org.id);
       const res = await run(`${f.agent.path}/run`, { input: { ticket: 'abc', attachment: 'https://example.com/a.pdf' } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments } from './json-schema.js';
+import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments, schemaErrors } from './json-schema.js';
 
 describe('createAjv', () => {
   it('speaks 2020-12 with formats asserted and every error collected', () => {
@@ -63,6 +63,18 @@ describe('createAjv', () => {
     expect(compileUserSchema(huge)).toBe(first); // alone over the bound, the newest entry stays
     compileUserSchema({ type: 'integer', minimum: 7 });
     expect(compileUserSchema(huge)).not.toBe(first); // dropped to make room, compiled again
+  });
+
+  it('reports a loop only some values reach as an error of the value, never throws', () => {
+    // Passes the write-time probes (simple values), loops for a string `a`.
+    const schema = {
+      type: 'object',
+      properties: { a: { $ref: '#/$defs/loop' } },
+      $defs: { loop: { if: { type: 'string' }, then: { $ref: '#/$defs/loop' } } },
+    };
+    expect(schemaErrors(schema, { a: 1 })).toBeNull();
+    expect(schemaErrors(schema, { a: 'x' })).toEqual([expect.objectContaining({ instancePath: '', message: expect.stringContaining('without end') })]);
+    expect(schemaErrors({ type: 'string' }, 3)).toEqual([expect.objectContaining({ keyword: 'type' })]);
   });
 
   it('caches compiled user schemas, even with an $id', () => {

@@ -111,6 +111,44 @@ export function compileUserSchema(schema: JsonSchema): ValidateFunction {
   return validate;
 }
 
+/** Reported when a schema refers to itself without descending into the value (`{"$ref": "#"}`). */
+const ENDLESS: ErrorObject = {
+  instancePath: '',
+  schemaPath: '#',
+  keyword: '$ref',
+  params: {},
+  message: 'cannot be checked: the schema refers to itself without end',
+};
+
+/**
+ * Validates `value` against a stored user schema (compiled once, see `compileUserSchema`).
+ * Returns Ajv's errors, or null when the value is valid. A schema that recurses without
+ * descending into the value makes Ajv overflow the stack: that is reported as an error of the
+ * value's root, not thrown.
+ */
+export function schemaErrors(schema: JsonSchema, value: unknown): ErrorObject[] | null {
+  const validate = compileUserSchema(schema);
+  try {
+    return validate(value) ? null : (validate.errors ?? []);
+  } catch (err) {
+    if (err instanceof RangeError) return [ENDLESS];
+    throw err;
+  }
+}
+
+/** Whether a compiled schema recurses without end on some simple value (refused when written). */
+export function recursesWithoutEnd(validate: ValidateFunction): boolean {
+  for (const probe of [null, true, 0, '', {}, []]) {
+    try {
+      validate(probe);
+    } catch (err) {
+      if (err instanceof RangeError) return true;
+      throw err;
+    }
+  }
+  return false;
+}
+
 /** `/a/b~1c/0` → `['a', 'b/c', '0']` (RFC 6901). */
 export function pointerSegments(pointer: string): string[] {
   if (pointer === '' || pointer === '/') return pointer === '/' ? [''] : [];

@@ -28,6 +28,16 @@ describe('manifest validation', () => {
     expect(manifestErrors({ timeoutSeconds: 1800 })).toEqual([]);
   });
 
+  it('refuses a schema that refers to itself without descending into the value, keeps real recursion', () => {
+    for (const schema of [{ $ref: '#' }, { $dynamicAnchor: 'x', $dynamicRef: '#x' }, { type: 'object', allOf: [{ $ref: '#' }] }]) {
+      expect(manifestErrors({ input: { schema } }), JSON.stringify(schema)).toEqual([
+        expect.objectContaining({ field: 'manifest.input.schema', code: 'invalid_schema', message: expect.stringContaining('refers to itself') }),
+      ]);
+    }
+    const tree = { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } } };
+    expect(manifestErrors({ input: { schema: tree }, output: { schema: tree } })).toEqual([]);
+  });
+
   it('accepts formats ajv-formats does not know (annotations), wherever they appear', () => {
     const schema = { type: 'object', properties: { phone: { type: 'string', format: 'phone' }, list: { items: { format: 'x-color' } } } };
     expect(manifestErrors({ input: { schema }, output: { schema: { type: 'string', format: 'ticket-id' } } })).toEqual([]);

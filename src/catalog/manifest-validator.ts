@@ -1,6 +1,6 @@
 import type { ProblemFieldError } from '../common/problem/problem.exception.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { ajvErrorsToFieldErrors, compileSchema, metaSchemaErrors } from './json-schema.js';
+import { ajvErrorsToFieldErrors, compileSchema, metaSchemaErrors, recursesWithoutEnd } from './json-schema.js';
 import type { AgentManifest, JsonSchema } from './manifest.js';
 import { MAX_TIMEOUT_SECONDS } from './manifest.js';
 import { fileProperties, mimeTypeForExtension, parseAcceptList } from './manifest-files.js';
@@ -43,7 +43,11 @@ function checkSchema(schema: unknown, at: string, out: Collector): schema is Jso
   }
   try {
     // A fresh instance per schema, so that a user's `$id` cannot collide with another one's.
-    compileSchema(schema, { validateSchema: false });
+    const validate = compileSchema(schema, { validateSchema: false });
+    if (recursesWithoutEnd(validate)) {
+      out.add(at, 'invalid_schema', `${at} refers to itself without descending into the value (like {"$ref": "#"}), so no value can be checked.`);
+      return false;
+    }
     return true;
   } catch (err) {
     // Strict-mode refusals, bad regular expressions, unresolvable $refs: Ajv says which keyword.

@@ -1,4 +1,4 @@
-import { ajvErrorsToFieldErrors, compileUserSchema } from '../catalog/json-schema.js';
+import { ajvErrorsToFieldErrors, schemaErrors } from '../catalog/json-schema.js';
 import type { AgentManifest } from '../catalog/manifest.js';
 import { acceptsType, getFileFields, mimeTypeForExtension, type FileField } from '../catalog/manifest-files.js';
 import { newFileId } from '../common/ids.js';
@@ -224,9 +224,9 @@ function finish(
   }
   const schema = manifest.input?.schema;
   if (schema !== undefined) {
-    const validate = compileUserSchema(schema);
-    if (!validate(input)) {
-      const inputErrors = ajvErrorsToFieldErrors(validate.errors, 'input');
+    const problems = schemaErrors(schema, input);
+    if (problems) {
+      const inputErrors = ajvErrorsToFieldErrors(problems, 'input');
       // A file field already reported as wrongly filled would also be "required" here.
       errors.push(...inputErrors.filter((e) => ![...reported].some((r) => e.field === r || e.field.startsWith(`${r}.`))));
     }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { compileUserSchema } from '../../catalog/json-schema.js';
+import { schemaErrors } from '../../catalog/json-schema.js';
 import { DEFAULT_TIMEOUT_SECONDS } from '../../catalog/manifest.js';
 import type { AppConfig } from '../../config/app.config.js';
 import { InjectConfig } from '../../config/config.module.js';
@@ -244,9 +244,9 @@ export class RunExecutor implements OnModuleInit {
     if (schema === undefined) return { status: 'success', result: { output: answer.text } };
     const parsed = parseJsonAnswer(answer.text);
     if (!parsed.ok) return { status: 'failed', error: 'The model’s answer is not valid JSON, but the agent has an output schema.', errorCode: 'output_invalid' };
-    const validate = compileUserSchema(schema);
-    if (!validate(parsed.value)) {
-      const problems = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
+    const errors = schemaErrors(schema, parsed.value);
+    if (errors) {
+      const problems = errors.slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
       return { status: 'failed', error: `The model’s answer does not match the output schema: ${problems.join('; ')}.`, errorCode: 'output_invalid' };
     }
     return { status: 'success', result: { output: parsed.value } };
