@@ -77,6 +77,20 @@ describe('createAjv', () => {
     expect(schemaErrors({ type: 'string' }, 3)).toEqual([expect.objectContaining({ keyword: 'type' })]);
   });
 
+  it('checks uniqueItems by JSON equality in linear time, reporting the first duplicate as Ajv does', () => {
+    const validate = createAjv().compile({ type: 'object', properties: { list: { type: 'array', uniqueItems: true } } });
+    // Ajv's own pairwise check took seconds for 30,000 small arrays; this must be immediate.
+    const many = Array.from({ length: 100_000 }, (_, i) => [i, { n: i }]);
+    expect(validate({ list: many })).toBe(true);
+    expect(validate({ list: [...many, [5, { n: 5 }]] })).toBe(false);
+    expect(validate.errors).toEqual([
+      expect.objectContaining({ keyword: 'uniqueItems', instancePath: '/list', params: { i: 100_000, j: 5 }, message: 'must NOT have duplicate items (items ## 5 and 100000 are identical)' }),
+    ]);
+    expect(validate({ list: [{ a: 1, b: 2 }, { b: 2, a: 1 }] })).toBe(false);
+    expect(validate({ list: [1, '1', [1], { 1: 1 }, null, true] })).toBe(true);
+    expect(createAjv().compile({ type: 'array', uniqueItems: false })([1, 1])).toBe(true);
+  });
+
   it('caches compiled user schemas, even with an $id', () => {
     const schema = { $id: 'https://example.com/s', type: 'string' };
     const first = compileUserSchema(schema);

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
+import { requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
 
 function req(overrides: Record<string, unknown> = {}): Request {
   return {
@@ -14,19 +14,6 @@ function req(overrides: Record<string, unknown> = {}): Request {
 }
 
 const file = (field: string, filename: string, sha: string, size = 3) => ({ field, filename, size, sha256: sha });
-
-describe('canonicalJson', () => {
-  it('sorts keys at every level and keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
-  });
-
-  it('renders scalars as JSON', () => {
-    expect(canonicalJson('x"y')).toBe('"x\\"y"');
-    expect(canonicalJson(1.5)).toBe('1.5');
-    expect(canonicalJson(true)).toBe('true');
-    expect(canonicalJson(null)).toBe('null');
-  });
-});
 
 describe('requestFingerprint', () => {
   const base = requestFingerprint(req({ body: { input: { a: 1, b: 'x' }, metadata: { k: 'v' } } }));

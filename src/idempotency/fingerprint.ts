@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import { canonicalJson } from '../common/canonical-json.js';
 import { isJsonContentType } from '../common/http/json-body.middleware.js';
 
 /**
@@ -11,17 +12,6 @@ export interface UploadsDigestSource {
   files: ReadonlyArray<{ field: string; filename: string; size: number; sha256: string }>;
   /** Why the body is not usable multipart, when it is not. */
   problem?: { detail: string };
-}
-
-/** JSON with object keys sorted at every level, so key order and whitespace do not matter. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object)
-    .filter((k) => object[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
 }
 
 /** The body part of a fingerprint, tagged by kind so that no two kinds can collide. */
