@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { backtrackingChoices } from './linear-regexp.js';
 import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments, schemaErrors } from './json-schema.js';
 
 describe('createAjv', () => {
@@ -42,11 +43,24 @@ describe('createAjv', () => {
     expect(slug('print-me-now')).toBe(true);
     expect(slug('Print me')).toBe(false);
     expect(createAjv().compile({ type: 'string', pattern: '\\\\p\\{' })('\\p{')).toBe(true);
-    expect(() => createAjv().compile({ type: 'string', pattern: '(a)\\1' })).toThrow(/cannot be matched in linear time/);
-    expect(() => createAjv().compile({ type: 'string', pattern: 'a(?=b)' })).toThrow(/lookahead and lookbehind/);
-    expect(() => createAjv().compile({ type: 'string', pattern: '(?<!a)b' })).toThrow(/linear time/);
-    expect(() => createAjv().compile({ type: 'string', pattern: '^\\p{L}+$' })).toThrow(/uses \\p\{…}/);
-    expect(() => createAjv().compile({ type: 'string', pattern: '\\u{1F600}' })).toThrow(/not supported/);
+    for (const pattern of ['(a)\\1', 'a(?=b)', '(?<!a)b', '^\\p{L}+$', '^.{1,1000}$', '^([a-z0-9-]{1,63}\\.)+[a-z]{2,}$', '^[a-z]{1,20}[0-9]{1,20}$']) {
+      expect(() => createAjv().compile({ type: 'string', pattern }), pattern).toThrow(/can take more than linear time/);
+    }
+  });
+
+  it('runs counted repetitions above 16 and \\p{…} in the ordinary engine when their work per character is bounded', () => {
+    const host = createAjv().compile({ type: 'string', pattern: '^[a-z0-9-]{1,63}$' });
+    expect(host('my-host-1')).toBe(true);
+    expect(host('x'.repeat(64))).toBe(false);
+    expect(createAjv().compile({ type: 'string', pattern: '^[0-9a-f]{32}$' })('0123456789abcdef0123456789abcdef')).toBe(true);
+    const letters = createAjv().compile({ type: 'string', pattern: '^\\p{L}{1,40}$' });
+    expect(letters('héllo')).toBe(true);
+    expect(letters('h3llo')).toBe(false);
+    expect(createAjv().compile({ type: 'string', pattern: '^\\u{1F600}$' })('😀')).toBe(true);
+    expect(backtrackingChoices('^[a-z0-9-]{1,63}$')).toBe(63);
+    expect(backtrackingChoices('^(ab|cd|ef)x{2,3}y?$')).toBe(12);
+    expect(backtrackingChoices('a{3}[{]\\{')).toBe(1);
+    for (const unbounded of ['a*', 'a+', 'a{2,}', '(ab){2}', '(a)\\1', '\\k<x>', '(?=a)', '(?<!a)']) expect(backtrackingChoices(unbounded), unbounded).toBeNull();
   });
 
   it('asserts the formats ajv-formats knows and treats any other format as an annotation', () => {
