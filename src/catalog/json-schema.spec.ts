@@ -89,6 +89,8 @@ describe('createAjv', () => {
     expect(schemaErrors(schema, { a: 1 })).toBeNull();
     expect(schemaErrors(schema, { a: 'x' })).toEqual([expect.objectContaining({ instancePath: '', message: expect.stringContaining('without end') })]);
     expect(schemaErrors({ type: 'string' }, 3)).toEqual([expect.objectContaining({ keyword: 'type' })]);
+    // Stored before a rule it breaks (here: a backreference): reported, not thrown.
+    expect(schemaErrors({ type: 'string', pattern: '(a)\\1' }, 'aa')).toEqual([expect.objectContaining({ message: expect.stringContaining('no longer compiles') })]);
   });
 
   it('checks uniqueItems by JSON equality in linear time, reporting the first duplicate as Ajv does', () => {

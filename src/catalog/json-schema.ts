@@ -146,12 +146,18 @@ const ENDLESS: ErrorObject = {
 
 /**
  * Validates `value` against a stored user schema (compiled once, see `compileUserSchema`).
- * Returns Ajv's errors, or null when the value is valid. A schema that recurses without
- * descending into the value makes Ajv overflow the stack: that is reported as an error of the
- * value's root, not thrown.
+ * Returns Ajv's errors, or null when the value is valid. A schema that cannot check the value
+ * is reported as an error of the value's root, not thrown: one stored before a rule it breaks
+ * was added (it no longer compiles), or one that recurses without descending into the value
+ * (Ajv overflows the stack).
  */
 export function schemaErrors(schema: JsonSchema, value: unknown): ErrorObject[] | null {
-  const validate = compileUserSchema(schema);
+  let validate: ValidateFunction;
+  try {
+    validate = compileUserSchema(schema);
+  } catch (err) {
+    return [{ ...ENDLESS, message: `cannot be checked: the schema no longer compiles (${(err as Error).message})` }];
+  }
   try {
     return validate(value) ? null : (validate.errors ?? []);
   } catch (err) {
