@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { APIError } from 'better-auth/api';
 import { fromNodeHeaders } from 'better-auth/node';
@@ -37,8 +37,6 @@ function singleHeader(req: Request, name: string): string | undefined {
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly logger = new Logger(AuthGuard.name);
-
   constructor(
     private readonly reflector: Reflector,
     @Inject(BETTER_AUTH) private readonly auth: BetterAuth,
@@ -89,11 +87,11 @@ export class AuthGuard implements CanActivate {
 
   private async fromSession(req: Request, options: AuthOptions): Promise<Principal> {
     const session = await this.auth.api.getSession({ headers: fromNodeHeaders(req.headers) }).catch((err: unknown) => {
-      // A refused cookie is no session; anything else (PostgreSQL unreachable) must not read as
-      // "sign in again", so it answers 503 like every other request that needs the database.
+      // A refused cookie is no session. Anything else must not read as "sign in again": Better
+      // Auth wraps its own failures (PostgreSQL unreachable → 503, a bug → 500) as an APIError
+      // with the cause, which the problem filter classifies like any other error.
       if (err instanceof APIError && err.statusCode < 500) return null;
-      this.logger.error({ err, msg: 'session lookup failed' });
-      throw new ProblemException('service_unavailable', 'Sessions cannot be checked right now. Please retry shortly.', { retryAfter: 1 });
+      throw (err as { cause?: unknown }).cause ?? err;
     });
     if (!session) throw invalidSession();
     if (singleHeader(req, 'Appstrate-User') !== undefined) {

@@ -49,9 +49,12 @@ export function parsePageRequest(query: Record<string, unknown>, options: { max?
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** 0001-01-01: PostgreSQL has no year 0, which JavaScript dates do. */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+
 const isRealInstant = (iso: string): boolean => {
   const time = Date.parse(iso);
-  return !Number.isNaN(time) && new Date(time).toISOString() === iso;
+  return !Number.isNaN(time) && time >= FIRST_INSTANT && new Date(time).toISOString() === iso;
 };
 
 export function encodeCursor(cursor: Cursor): string {
