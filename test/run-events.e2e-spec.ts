@@ -286,9 +286,10 @@ describe('run logs, the event stream and ?wait', () => {
     await fake.waitFor((requests) => requests.length === 1);
     const stream = await openEventStream(closing, `/api/runs/${accepted.id}/events`, caller.headers);
     await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
+    // Shut down once the wait has reached the server (it is answered whether or not it is waiting yet).
+    const arrived = new Promise((resolve) => closing.app.getHttpServer().once('request', resolve));
     const waiting = getRun(closing, caller, accepted.id, '?wait=50').then((res) => res); // sent now
-    // The wait is registered once its subscription is: give it a moment, then shut down.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await arrived;
 
     await closing.close();
     await stream.ended;

@@ -64,6 +64,8 @@ function parseLastEventId(value: string | string[] | undefined): number {
 export class RunStreamService implements BeforeApplicationShutdown {
   /** How to end each open stream and wait now. */
   private readonly open = new Set<() => void>();
+  /** Set on shutdown: waits answer at once, streams end after what they have. */
+  private closing = false;
 
   constructor(
     private readonly lifecycle: RunLifecycleService,
@@ -91,6 +93,7 @@ export class RunStreamService implements BeforeApplicationShutdown {
     // The client went away: stop waiting (the answer is then simply not delivered).
     res.once('close', wake);
     this.open.add(wake);
+    if (this.closing) wake();
     const subscription = this.events.subscribe(found.id, (event) => {
       if (event.type === 'status' && isTerminal(event.run.status)) wake();
     });
@@ -115,6 +118,7 @@ export class RunStreamService implements BeforeApplicationShutdown {
   }
 
   beforeApplicationShutdown(): void {
+    this.closing = true;
     for (const end of this.open) end();
   }
 
@@ -220,6 +224,11 @@ export class RunStreamService implements BeforeApplicationShutdown {
     backlog.forEach(sendLog);
     if (isTerminal(initial.status)) {
       write(`event: done\ndata: ${JSON.stringify(initial)}\n\n`);
+      close();
+      return;
+    }
+    if (this.closing) {
+      // Set up while the process shuts down: the client reconnects elsewhere from here.
       close();
       return;
     }
