@@ -281,19 +281,20 @@ describe('agent versions and dist-tags', () => {
       expect((await put(`${agent.path}/dist-tags/latest`, { version: '2.0.0-beta.1' })).body).toEqual({ tag: 'latest', version: '2.0.0-beta.1' });
     });
 
-    it(`refuses a new tag past ${MAX_TAGS_PER_AGENT} per agent with 409; existing tags still move`, async () => {
+    it(`refuses a new tag past ${MAX_TAGS_PER_AGENT} per agent besides latest with 409; existing tags and latest still move`, async () => {
       const agent = await createAgent(t, org);
       await publishVersion(t, org, agent, '1.0.0');
       await publishVersion(t, org, agent, '1.1.0');
-      // latest plus the rest, written directly.
+      // The most tags besides latest, written directly.
       await t.db.query(
-        `INSERT INTO agent_dist_tags (agent_id, tag, org_id, version) SELECT $1, 'tag-' || n, $2, '1.0.0' FROM generate_series(2, $3::int) AS n`,
+        `INSERT INTO agent_dist_tags (agent_id, tag, org_id, version) SELECT $1, 'tag-' || n, $2, '1.0.0' FROM generate_series(1, $3::int) AS n`,
         [agent.id, org.id, MAX_TAGS_PER_AGENT],
       );
-      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT);
+      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT + 1);
       expect(expectProblem(await put(`${agent.path}/dist-tags/one-more`, { version: '1.0.0' }), 409, 'conflict').detail).toContain('dist-tags');
       expect((await put(`${agent.path}/dist-tags/tag-2`, { version: '1.1.0' })).body).toEqual({ tag: 'tag-2', version: '1.1.0' });
-      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT);
+      expect((await put(`${agent.path}/dist-tags/latest`, { version: '1.0.0' })).body).toEqual({ tag: 'latest', version: '1.0.0' });
+      expect(Object.keys(await distTags(agent))).toHaveLength(MAX_TAGS_PER_AGENT + 1);
     });
 
     it('refuses an unknown or yanked version with 409, changing nothing', async () => {

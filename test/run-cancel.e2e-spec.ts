@@ -111,8 +111,8 @@ describe('POST /api/runs/{runId}/cancel', () => {
   it('stops a run cancelled between model attempts even when the abort signal never reached its worker', async () => {
     worker ??= await startApp({ PROCESS_ROLE: 'worker' });
     const { model, agent } = await newAgent();
-    // A transient failure asking for 2 s before the retry: the worker sits in its back-off.
-    fake.enqueue({ status: 429, message: 'slow down', headers: { 'retry-after': '2' } });
+    // A transient failure asking for 5 s before the retry: the worker sits in its back-off.
+    fake.enqueue({ status: 429, message: 'slow down', headers: { 'retry-after': '5' } });
     const run = await startRun(api, caller, agent);
     await expect.poll(async () => (await runLogs(api, caller, run.id)).map((l) => l.event), { timeout: 10_000 }).toContain('adapter_error');
     // Cancelled in PostgreSQL only: as if the Redis message had been lost.

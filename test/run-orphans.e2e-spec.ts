@@ -48,6 +48,7 @@ describe('live runs the queue lost', () => {
     // The test drives the sweep itself rather than waiting for the worker's timer.
     worker = await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
     const sweeper = worker.app.get(OrphanRunsSweeper);
+    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
     const requeued = await sweeper.sweep();
     expect(requeued).toBeGreaterThanOrEqual(1);
     expect(await sweeper.sweep()).toBe(0);
@@ -67,6 +68,7 @@ describe('live runs the queue lost', () => {
     const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
     worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
     const sweeper = worker.app.get(OrphanRunsSweeper);
+    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
 
     // Two runs that really ran, put back to `running` as a lost terminal write would leave them.
     const [jobless, finishedJob] = [await startRun(api, caller, agent), await startRun(api, caller, agent)];

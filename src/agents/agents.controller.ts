@@ -160,11 +160,11 @@ export class AgentsController {
   @Auth({ permission: 'agents:write' })
   @ApiAgentPath()
   @ApiTagParam()
-  @ApiOperation({ summary: 'Set a dist-tag', description: `Creates or moves the tag; answers 200 either way. An unknown or yanked version → 409 \`conflict\`; an agent has at most ${MAX_TAGS_PER_AGENT} dist-tags (a new one beyond → 409 \`conflict\`).` })
+  @ApiOperation({ summary: 'Set a dist-tag', description: `Creates or moves the tag; answers 200 either way. An unknown or yanked version → 409 \`conflict\`; an agent has at most ${MAX_TAGS_PER_AGENT} dist-tags besides \`latest\` (a new one beyond → 409 \`conflict\`).` })
   @ApiOkResponse({ type: DistTagDto })
   @ApiInvalidPath()
   @ApiAgentNotFound()
-  @ApiProblem(409, `The version is not published, or is yanked, or the agent already has ${MAX_TAGS_PER_AGENT} dist-tags`, 'conflict')
+  @ApiProblem(409, `The version is not published, or is yanked, or the agent already has ${MAX_TAGS_PER_AGENT} dist-tags besides latest`, 'conflict')
   setTag(
     @OrgCaller() caller: OrgPrincipal,
     @AgentPathParams() path: AgentPath,

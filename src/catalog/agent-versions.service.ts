@@ -171,9 +171,10 @@ export class AgentVersionsService {
       const row = (await this.versionsOf(em, agent)).find((v) => semver.eq(v.version, version));
       if (!row) throw new ProblemException('conflict', `Version ${version} is not published; a dist-tag can only point at a published version.`);
       if (row.yanked) throw new ProblemException('conflict', `Version ${row.version} is yanked; a dist-tag cannot point at it.`);
-      const tags = await em.getRepository(AgentDistTag).find({ where: { agentId: agent.id, orgId }, select: { tag: true } });
-      if (tags.length >= MAX_TAGS_PER_AGENT && !tags.some((t) => t.tag === name)) {
-        throw new ProblemException('conflict', `${path.scope}/${path.name} already has ${MAX_TAGS_PER_AGENT} dist-tags, the most an agent can have; move or delete one.`);
+      // `latest` is not counted: publishing may create it whatever the other tags.
+      const tags = (await em.getRepository(AgentDistTag).find({ where: { agentId: agent.id, orgId }, select: { tag: true } })).filter((t) => t.tag !== LATEST_TAG);
+      if (name !== LATEST_TAG && tags.length >= MAX_TAGS_PER_AGENT && !tags.some((t) => t.tag === name)) {
+        throw new ProblemException('conflict', `${path.scope}/${path.name} already has ${MAX_TAGS_PER_AGENT} dist-tags besides latest, the most an agent can have; move or delete one.`);
       }
       await this.upsertTag(em, agent, name, row.version);
       return { tag: name, version: row.version };
