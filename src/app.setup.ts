@@ -6,6 +6,8 @@ import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
 import { requestContextMiddleware, runInContext } from './common/context/request-context.js';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware.js';
+import { writeProblem } from './common/problem/problem-response.js';
+import { ProblemException } from './common/problem/problem.exception.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { APP_CONFIG } from './config/config.module.js';
 import type { AppConfig } from './config/app.config.js';
@@ -25,6 +27,18 @@ function accessLog(logger: Logger) {
   };
 }
 
+/** Served outside the `/api` prefix; anything else there is no route. */
+const OUTSIDE_API = /^\/(health|ready)\/?$/;
+
+/**
+ * Paths outside `/api` that are not the probes: 404 problem+json like any unknown route (Nest's
+ * own not-found handling only covers its prefix; Express would answer an HTML page).
+ */
+function outsideApiNotFound(req: Request, res: Response, next: NextFunction): void {
+  if (req.path === '/api' || req.path.startsWith('/api/') || OUTSIDE_API.test(req.path)) return next();
+  writeProblem(req, res, new ProblemException('not_found', 'No route matches this path.'));
+}
+
 /**
  * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it:
  * request context → access log → Better Auth (its own body handling) → JSON body → Nest.
@@ -40,6 +54,7 @@ export function configureApp(app: INestApplication, logger: Logger): INestApplic
   express.set('etag', false);
   app.use(requestContextMiddleware);
   app.use(accessLog(logger));
+  app.use(outsideApiNotFound);
   express.all('/api/auth/{*any}', betterAuthHandler(auth));
   app.use(jsonBodyMiddleware(config.http.maxJsonBodyBytes));
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });

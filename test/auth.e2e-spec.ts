@@ -343,7 +343,7 @@ describe('authentication and organization context', () => {
 
     it('answers unknown routes 404 whatever the credentials', async () => {
       const { key } = await createApiKey(t, org);
-      for (const path of ['/api/nope', '/api/end-users/eu_x/extra', '/api/orgs/x/y/z', '/api']) {
+      for (const path of ['/api/nope', '/api/end-users/eu_x/extra', '/api/orgs/x/y/z', '/api', '/', '/nope', '//health', '/health/x', '/%00', '/API/orgs']) {
         expectProblem(await t.request().get(path), 404, 'not_found');
         expectProblem(await t.request().get(path).set('Authorization', 'Bearer junk'), 404, 'not_found');
         expectProblem(await bearer(key).post(path).send({}), 404, 'not_found');
