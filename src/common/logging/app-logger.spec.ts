@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runInContext } from '../context/request-context.js';
-import { createPinoLogger } from './app-logger.js';
+import { AppLogger, createPinoLogger } from './app-logger.js';
 
 /** A logger writing JSON lines into an array. */
 function capture() {
@@ -38,6 +38,14 @@ describe('structured logs', () => {
       endUserId: 'eu_1',
       runId: 'run_1',
     });
+  });
+
+  it('carry the request id on errors logged through Nest’s logger interface (the 500 path)', () => {
+    const { logger, lines } = capture();
+    const nest = new AppLogger(logger);
+    runInContext({ requestId: 'req_500' }, () => nest.error(new RangeError('Maximum call stack size exceeded'), 'ProblemDetails'));
+    expect(lines[0]).toMatchObject({ level: 'error', requestId: 'req_500', context: 'ProblemDetails' });
+    expect(JSON.stringify(lines[0])).toContain('Maximum call stack size exceeded');
   });
 
   it('carry a worker’s run id and org id, and no request id', () => {
