@@ -4,24 +4,17 @@ import { newRequestId } from '../ids.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ApiVersion } from '../../api-versions/api-version.js';
 
-/** What one unit of work (a request, or a run a worker executes) tells its log lines. */
-export interface WorkContext {
-  requestId?: string;
+/** What one request knows about itself; read by logs, the problem filter and the version echo. */
+export interface RequestContext {
+  requestId: string;
   /** A valid inbound W3C traceparent, echoed back and logged. */
   traceparent?: string;
   principal?: Principal;
-  /** The org worked for when there is no principal (a worker's run). */
-  orgId?: string;
   apiVersion?: ApiVersion;
   runId?: string;
 }
 
-/** What one request knows about itself; read by logs, the problem filter and the version echo. */
-export interface RequestContext extends WorkContext {
-  requestId: string;
-}
-
-const storage = new AsyncLocalStorage<WorkContext>();
+const storage = new AsyncLocalStorage<RequestContext>();
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -37,15 +30,15 @@ export function isValidTraceparent(value: string | undefined): value is string {
 }
 
 /**
- * Runs `fn` inside a unit of work's context: a worker's run, or a request's for callbacks the
- * async context does not reach reliably, such as the response's `finish` event.
+ * Runs `fn` inside a request's context. For callbacks the async context does not reach
+ * reliably, such as the response's `finish` event.
  */
-export function runInContext<T>(context: WorkContext, fn: () => T): T {
+export function runInContext<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
-/** The context of the request or run being served, when there is one (startup logs have none). */
-export function currentContext(): WorkContext | undefined {
+/** The context of the request being served, when there is one (logs outside requests have none). */
+export function currentContext(): RequestContext | undefined {
   return storage.getStore();
 }
 

@@ -47,14 +47,4 @@ describe('structured logs', () => {
     expect(lines[0]).toMatchObject({ level: 'error', requestId: 'req_500', context: 'ProblemDetails' });
     expect(JSON.stringify(lines[0])).toContain('Maximum call stack size exceeded');
   });
-
-  it('carry a worker’s run id and org id, and no request id', () => {
-    const { logger, lines } = capture();
-    runInContext({ runId: 'run_2', orgId: 'o2' }, () => logger.warn('in a job'));
-    logger.info('outside any work');
-    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'in a job', runId: 'run_2', orgId: 'o2' });
-    expect(lines[0]).not.toHaveProperty('requestId');
-    expect(lines[1]).not.toHaveProperty('runId');
-    expect(lines[1]).not.toHaveProperty('orgId');
-  });
 });

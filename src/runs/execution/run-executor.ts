@@ -189,7 +189,7 @@ export class RunExecutor implements OnModuleInit {
         await this.finish(run, files, { status: 'failed', error: err.message, errorCode: 'model_error', ...totals });
         return 'finished';
       }
-      this.logger.error({ msg: 'run failed unexpectedly', runId: run.id, err });
+      this.logger.error({ msg: 'run failed unexpectedly', runId: run.id, orgId: run.orgId, err });
       await this.finish(run, files, { status: 'failed', error: 'The run failed because of an internal error.', errorCode: 'internal_error', ...totals });
       return 'finished';
     } finally {

@@ -1,7 +1,6 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import { runInContext } from '../../common/context/request-context.js';
 import type { RunJobData } from '../runs-queue.js';
 import { RunExecutor, type ExecutionResult } from './run-executor.js';
 
@@ -30,22 +29,17 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
     super();
   }
 
-  /** Every log line of the run carries its run id and org id (API.md section 8). */
-  process(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
-    return runInContext({ runId: job.data.runId, orgId: job.data.orgId }, () => this.execute(job, token));
-  }
-
-  private async execute(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
+  async process(job: Job<RunJobData>, token?: string): Promise<ExecutionResult> {
     const started = performance.now();
     const runId = job.data.runId;
     if (this.shuttingDown) return this.handBack(job, token, 'fetched during shutdown', 0);
     // A job handed out again: its previous worker died (stall) or shut down mid-run.
     const resumed = job.attemptsStarted > 1 || job.stalledCounter > 0;
-    this.logger.debug({ msg: 'run job started', runId, attempt: job.attemptsStarted, resumed });
+    this.logger.debug({ msg: 'run job started', runId, orgId: job.data.orgId, attempt: job.attemptsStarted, resumed });
     const result = await this.executor.execute(runId, resumed);
     const durationMs = Math.round(performance.now() - started);
     if (result === 'interrupted') return this.handBack(job, token, 'interrupted by shutdown', durationMs);
-    this.logger.log({ msg: 'run job finished', runId, result, durationMs });
+    this.logger.log({ msg: 'run job finished', runId, orgId: job.data.orgId, result, durationMs });
     return result;
   }
 
@@ -61,7 +55,7 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
 
   /** Gives the job back to the queue (delayed a little) for another worker; the run stays as it is. */
   private async handBack(job: Job<RunJobData>, token: string | undefined, reason: string, durationMs: number): Promise<never> {
-    this.logger.warn({ msg: 'run job handed back to the queue', reason, runId: job.data.runId, durationMs });
+    this.logger.warn({ msg: 'run job handed back to the queue', reason, runId: job.data.runId, orgId: job.data.orgId, durationMs });
     await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
     throw new DelayedError();
   }
@@ -79,6 +73,6 @@ export class RunsProcessor extends WorkerHost implements BeforeApplicationShutdo
     });
     await this.executor
       .failLost(job.data.runId, reason, err.message)
-      .catch((e: Error) => this.logger.error({ msg: 'could not record the failed run', runId: job.data.runId, err: e.message }));
+      .catch((e: Error) => this.logger.error({ msg: 'could not record the failed run', runId: job.data.runId, orgId: job.data.orgId, err: e.message }));
   }
 }
