@@ -11,6 +11,12 @@ export type RunEvent = { type: 'status'; run: RunResource } | { type: 'log'; log
 
 type Listener = (message: string) => void;
 
+/** A live subscription: `ready` once Redis has confirmed it; `stop` ends it, confirmed or not. */
+export interface Subscription {
+  ready: Promise<void>;
+  stop: () => void;
+}
+
 const CANCEL_CHANNEL = 'agent-runs:cancel';
 const runChannel = (runId: string): string => `agent-runs:run:${runId}`;
 
@@ -47,10 +53,11 @@ export class RunEventsService implements OnApplicationShutdown {
   }
 
   /**
-   * Calls `listener` with every event of the run, in order, until the returned function is
-   * called. Resolves once Redis has confirmed the subscription: events published after that are seen.
+   * Calls `listener` with every event of the run, in order, until `stop` is called (at any
+   * time: while Redis is unreachable the confirmation may never come). Events published after
+   * `ready` resolves are seen.
    */
-  subscribe(runId: string, listener: (event: RunEvent) => void): Promise<() => void> {
+  subscribe(runId: string, listener: (event: RunEvent) => void): Subscription {
     return this.listen(runChannel(runId), (message) => (JSON.parse(message) as RunEvent[]).forEach(listener));
   }
 
@@ -62,7 +69,7 @@ export class RunEventsService implements OnApplicationShutdown {
   }
 
   /** Workers listen here for runs to abort (one channel for all runs: a worker ignores runs it does not hold). */
-  onCancel(listener: (runId: string) => void): Promise<() => void> {
+  onCancel(listener: (runId: string) => void): Subscription {
     return this.listen(CANCEL_CHANNEL, listener);
   }
 
@@ -74,7 +81,7 @@ export class RunEventsService implements OnApplicationShutdown {
     await subscriber?.quit().catch(() => subscriber.disconnect());
   }
 
-  private async listen(channel: string, listener: Listener): Promise<() => void> {
+  private listen(channel: string, listener: Listener): Subscription {
     const sub = this.connection();
     let set = this.listeners.get(channel);
     if (!set) {
@@ -95,13 +102,16 @@ export class RunEventsService implements OnApplicationShutdown {
         void sub.unsubscribe(channel).catch(() => undefined);
       }
     };
-    try {
-      await this.subscribed.get(channel);
-    } catch (err) {
-      stop();
-      throw err;
-    }
-    return stop;
+    const ready = this.subscribed.get(channel)!.then(
+      () => undefined,
+      (err: unknown) => {
+        stop();
+        throw err;
+      },
+    );
+    // A caller that stopped early may never look at `ready`: its failure is not unhandled.
+    ready.catch(() => undefined);
+    return { ready, stop };
   }
 
   private connection(): Redis {

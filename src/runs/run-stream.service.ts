@@ -5,7 +5,7 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { withTimeout } from '../common/timeout.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
-import { RunEventsService, type RunEvent } from './run-events.service.js';
+import { RunEventsService, type RunEvent, type Subscription } from './run-events.service.js';
 import { RunLifecycleService } from './run-lifecycle.service.js';
 import type { RunLogEntry } from './run-log.presenter.js';
 import { MAX_LOGS_PAGE, RunLogsService } from './run-logs.service.js';
@@ -25,12 +25,14 @@ const SUBSCRIBE_TIMEOUT_MS = 3_000;
 const redisUnavailable = () =>
   new ProblemException('service_unavailable', 'Live run events are temporarily unavailable. Please retry shortly.', { retryAfter: 1 });
 
-/** The subscription once Redis confirms it, else 503; a subscription confirmed late is released. */
-function subscribedWithin(subscription: Promise<() => void>, ms: number): Promise<() => void> {
-  return withTimeout(subscription, ms).catch(() => {
-    subscription.then((stop) => stop(), () => undefined);
+/** Waits for Redis to confirm `subscription`, else stops it and answers 503. */
+async function subscribedWithin(subscription: Subscription, ms: number): Promise<void> {
+  try {
+    await withTimeout(subscription.ready, ms);
+  } catch {
+    subscription.stop();
     throw redisUnavailable();
-  });
+  }
 }
 
 /** pending < running < terminal: a stream never sends a state older than one it has sent. */
@@ -102,7 +104,7 @@ export class RunStreamService implements BeforeApplicationShutdown {
     }, SAFETY_REREAD_MS);
     try {
       // Without a subscription (Redis down) the re-reads still see the run finish.
-      await Promise.race([subscription.catch(() => undefined), woken]);
+      await Promise.race([subscription.ready.catch(() => undefined), woken]);
       if (!awake) {
         const current = await this.lifecycle.find(found.id);
         if (current && !isTerminal(current.status)) await woken;
@@ -113,7 +115,7 @@ export class RunStreamService implements BeforeApplicationShutdown {
       clearInterval(safety);
       res.off('close', wake);
       this.open.delete(wake);
-      subscription.then((stop) => stop(), () => undefined);
+      subscription.stop();
     }
   }
 
@@ -141,10 +143,9 @@ export class RunStreamService implements BeforeApplicationShutdown {
     let initial: RunResource;
     let backlog: RunLogEntry[];
     try {
-      unsubscribe = await subscribedWithin(
-        this.events.subscribe(found.id, (event) => (deliver ? deliver(event) : buffered.push(event))),
-        SUBSCRIBE_TIMEOUT_MS,
-      );
+      const subscription = this.events.subscribe(found.id, (event) => (deliver ? deliver(event) : buffered.push(event)));
+      await subscribedWithin(subscription, SUBSCRIBE_TIMEOUT_MS);
+      unsubscribe = subscription.stop;
       try {
         run = (await this.lifecycle.find(found.id)) ?? found;
         initial = await this.present(run);

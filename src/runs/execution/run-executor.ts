@@ -74,7 +74,9 @@ export class RunExecutor implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.stopListening = await this.events.onCancel((runId) => this.inFlight.get(runId)?.controller.abort(new Interruption('cancelled')));
+    const subscription = this.events.onCancel((runId) => this.inFlight.get(runId)?.controller.abort(new Interruption('cancelled')));
+    this.stopListening = subscription.stop;
+    await subscription.ready;
   }
 
   /**
