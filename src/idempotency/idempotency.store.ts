@@ -60,6 +60,11 @@ const PURGE_EXPIRED = `
 DELETE FROM idempotency_records WHERE ctid IN (
   SELECT ctid FROM idempotency_records WHERE expires_at <= now() LIMIT 5000)`;
 
+/** The first seven values of a record, in `RECORD_COLUMNS` order (org … headers). */
+function recordValues(scope: IdempotencyScope, fingerprint: string, response: StoredResponse): unknown[] {
+  return [scope.orgId, scope.caller, scope.key, fingerprint, response.status, JSON.stringify(response.body ?? null), JSON.stringify(response.headers)];
+}
+
 /**
  * Both halves of idempotency. Redis holds the fast path: one `SET NX PX … GET` claims a key
  * (or returns what holds it), and the finished response replaces the claim for 24 h.
@@ -134,17 +139,7 @@ export class IdempotencyStore {
     runId: string | null,
     executor: Executor = this.db,
   ): Promise<boolean> {
-    const rows: unknown[] = await executor.query(INSERT_RECORD, [
-      scope.orgId,
-      scope.caller,
-      scope.key,
-      fingerprint,
-      response.status,
-      JSON.stringify(response.body ?? null),
-      JSON.stringify(response.headers),
-      runId,
-      RETENTION_MS / 1000,
-    ]);
+    const rows: unknown[] = await executor.query(INSERT_RECORD, [...recordValues(scope, fingerprint, response), runId, RETENTION_MS / 1000]);
     return rows.length > 0;
   }
 
@@ -167,22 +162,12 @@ export class IdempotencyStore {
     const p = (i: number) => `$${first + i}`;
     const createdAt = `to_json(to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text`;
     const sql = `INSERT INTO idempotency_records (${RECORD_COLUMNS})
-SELECT ${p(0)}::uuid, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::int, replace(${p(5)}::text, ${p(6)}::text, ${createdAt})::json,
-       ${p(7)}::jsonb, s.id, now() + make_interval(secs => ${p(8)}::double precision)
+SELECT ${p(0)}::uuid, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::int, replace(${p(5)}::text, ${p(8)}::text, ${createdAt})::json,
+       ${p(6)}::jsonb, s.id, now() + make_interval(secs => ${p(7)}::double precision)
   FROM ${source} s
 ${ON_RECORD_CONFLICT}
 RETURNING 1`;
-    const params = [
-      scope.orgId,
-      scope.caller,
-      scope.key,
-      fingerprint,
-      response.status,
-      JSON.stringify(response.body ?? null),
-      JSON.stringify(placeholder),
-      JSON.stringify(response.headers),
-      RETENTION_MS / 1000,
-    ];
+    const params = [...recordValues(scope, fingerprint, response), RETENTION_MS / 1000, JSON.stringify(placeholder)];
     return { sql, params };
   }
 
