@@ -135,14 +135,22 @@ export function compileUserSchema(schema: JsonSchema): ValidateFunction {
   return validate;
 }
 
-/** Reported when a schema refers to itself without descending into the value (`{"$ref": "#"}`). */
-const ENDLESS: ErrorObject = {
-  instancePath: '',
-  schemaPath: '#',
-  keyword: '$ref',
-  params: {},
-  message: 'cannot be checked: the schema refers to itself without end',
-};
+/** An error of the value's root saying why the schema cannot check it. */
+const uncheckable = (why: string): ErrorObject => ({ instancePath: '', schemaPath: '#', keyword: '$ref', params: {}, message: `cannot be checked: ${why}` });
+const ENDLESS = uncheckable('the schema refers to itself without end');
+
+/**
+ * Ajv's errors for `value`, or null when it is valid. A schema that recurses without descending
+ * into the value (`{"$ref": "#"}`) makes Ajv overflow the stack: reported as an error, not thrown.
+ */
+function check(validate: ValidateFunction, value: unknown): ErrorObject[] | null {
+  try {
+    return validate(value) ? null : (validate.errors ?? []);
+  } catch (err) {
+    if (err instanceof RangeError) return [ENDLESS];
+    throw err;
+  }
+}
 
 /**
  * Validates `value` against a stored user schema (compiled once, see `compileUserSchema`).
@@ -156,27 +164,14 @@ export function schemaErrors(schema: JsonSchema, value: unknown): ErrorObject[] 
   try {
     validate = compileUserSchema(schema);
   } catch (err) {
-    return [{ ...ENDLESS, message: `cannot be checked: the schema no longer compiles (${(err as Error).message})` }];
+    return [uncheckable(`the schema no longer compiles (${(err as Error).message})`)];
   }
-  try {
-    return validate(value) ? null : (validate.errors ?? []);
-  } catch (err) {
-    if (err instanceof RangeError) return [ENDLESS];
-    throw err;
-  }
+  return check(validate, value);
 }
 
 /** Whether a compiled schema recurses without end on some simple value (refused when written). */
 export function recursesWithoutEnd(validate: ValidateFunction): boolean {
-  for (const probe of [null, true, 0, '', {}, []]) {
-    try {
-      validate(probe);
-    } catch (err) {
-      if (err instanceof RangeError) return true;
-      throw err;
-    }
-  }
-  return false;
+  return [null, true, 0, '', {}, []].some((probe) => check(validate, probe)?.[0] === ENDLESS);
 }
 
 /** `/a/b~1c/0` → `['a', 'b/c', '0']` (RFC 6901). */
