@@ -55,7 +55,7 @@ export class MembersController {
   @USER_PARAM
   @ApiOperation({
     summary: 'Remove a member',
-    description: 'Only an owner may remove an owner (403, checked first); the last owner cannot be removed (409 `conflict`). The API keys the member created stop working at once.',
+    description: 'Only an owner may remove an owner (403, checked first); the last owner cannot be removed (409 `conflict`). The API keys the member created in this organization are revoked at once (adding the member back does not revive them).',
   })
   @ApiNoContentResponse({ description: 'Removed.' })
   async remove(@OrgCaller() caller: OrgPrincipal, @Param('userId') userId: string): Promise<void> {
