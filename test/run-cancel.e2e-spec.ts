@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunLogsService } from '../src/runs/run-logs.service.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createOrg, expectProblem, type TestOrg } from './support/factories.js';
@@ -123,6 +124,44 @@ describe('POST /api/runs/{runId}/cancel', () => {
     expect(fake.requestsFor(model.model)).toHaveLength(1);
     expect((await getRun(api, caller, run.id)).body).toMatchObject({ status: 'cancelled', errorCode: 'cancelled' });
     expect((await runLogs(api, caller, run.id)).filter((l) => l.event === 'progress')).toHaveLength(1);
+    fake.reset();
+  });
+
+  it("never commits a worker's log entry after the terminal entry of a cancel in flight", async () => {
+    worker ??= await startApp({ PROCESS_ROLE: 'worker' });
+    const { agent } = await newAgent();
+    fake.reply({ hang: true });
+    const run = await startRun(api, caller, agent);
+    await expect.poll(async () => (await getRun(api, caller, run.id)).body.status, { timeout: 10_000 }).toBe('running');
+    // A cancel that has written the run and its entry but not committed yet.
+    const cancel = api.db.createQueryRunner();
+    await cancel.connect();
+    await cancel.startTransaction();
+    try {
+      await cancel.query(`UPDATE runs SET status = 'cancelled', error_code = 'cancelled', completed_at = now() WHERE id = $1`, [run.id]);
+      await cancel.query(
+        `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data) VALUES ($1, $2, 'system', 'run_cancelled', 'warn', 'Run cancelled.', '{}')`,
+        [run.id, org.id],
+      );
+      let settled = false;
+      const appended = api.app
+        .get(RunLogsService)
+        .append({ id: run.id, orgId: org.id }, { type: 'progress', event: 'progress', level: 'info', message: 'late' }, { whileRunning: true })
+        .finally(() => (settled = true));
+      // The worker's append waits for the cancel instead of reading the run as still running.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      await cancel.commitTransaction();
+      expect(await appended).toBeNull();
+    } finally {
+      if (cancel.isTransactionActive) await cancel.rollbackTransaction();
+      await cancel.release();
+    }
+    expect((await runLogs(api, caller, run.id)).map((l) => `${l.type}/${l.event}`)).toEqual([
+      'system/run_started',
+      'progress/progress',
+      'system/run_cancelled',
+    ]);
     fake.reset();
   });
 

@@ -145,10 +145,12 @@ export class RunExecutor implements OnModuleInit {
       event: 'run_resumed',
       level: 'warn',
       message: 'The worker executing this run stopped before finishing it; running it again.',
-    });
+    }, { whileRunning: true });
+    // No entry: the run ended (a cancel) since it was read.
+    if (!entry) return null;
     this.lifecycle.publishStatus(run, files);
     // Both times come from PostgreSQL's clock, so a worker clock that drifts does not count.
-    const elapsedMs = entry && run.startedAt ? Math.max(0, Date.parse(entry.createdAt) - run.startedAt.getTime()) : 0;
+    const elapsedMs = run.startedAt ? Math.max(0, Date.parse(entry.createdAt) - run.startedAt.getTime()) : 0;
     return { run, files, resumed: true, elapsedMs };
   }
 
