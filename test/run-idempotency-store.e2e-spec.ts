@@ -18,40 +18,35 @@ describe('idempotency store and rate counter', () => {
   });
   afterAll(() => t.close());
 
-  it('claims a key once; a second claim sees the running request', async () => {
+  it('claims a key once and keeps the claim for 24 h; a second claim sees it', async () => {
     const s = scope();
-    expect(await store.claim(s, 'req_a', 'fp1', 60_000)).toBeNull();
-    expect(await store.claim(s, 'req_b', 'fp2', 60_000)).toEqual({ state: 'running', token: 'req_a', fingerprint: 'fp1' });
-    expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeGreaterThan(55_000);
-  });
-
-  it('lets only the owner complete or release its claim', async () => {
-    const s = scope();
-    await store.claim(s, 'req_a', 'fp', 60_000);
-    await store.complete(s, 'req_other', 'fp', response);
-    await store.release(s, 'req_other', 'fp');
-    expect(await store.claim(s, 'req_c', 'fp', 60_000)).toMatchObject({ state: 'running', token: 'req_a' });
-
-    await store.complete(s, 'req_a', 'fp', response);
-    expect(await store.claim(s, 'req_d', 'fp', 60_000)).toEqual({ state: 'done', fingerprint: 'fp', response });
+    const a = IdempotencyStore.claimValue('req_a', 'fp1', 1_000);
+    expect(await store.claim(s, a)).toBeNull();
+    expect(await store.claim(s, IdempotencyStore.claimValue('req_b', 'fp2'))).toEqual({ token: 'req_a', fingerprint: 'fp1', claimedAt: 1_000, value: a });
     expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeGreaterThan(23 * 3600 * 1000);
+    // Only the claim: no response body is ever kept in Redis.
+    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(a);
   });
 
-  it('frees a released key at once and a crashed claim after its lock timeout', async () => {
-    const released = scope();
-    await store.claim(released, 'req_a', 'fp', 60_000);
-    await store.release(released, 'req_a', 'fp');
-    expect(await store.claim(released, 'req_b', 'fp', 60_000)).toBeNull();
+  it('lets only the owner release its claim, and a claim be taken over only as it was seen', async () => {
+    const s = scope();
+    const a = IdempotencyStore.claimValue('req_a', 'fp');
+    await store.claim(s, a);
+    await store.release(s, IdempotencyStore.claimValue('req_other', 'fp'));
+    const held = await store.claim(s, IdempotencyStore.claimValue('req_c', 'fp'));
+    expect(held).toMatchObject({ token: 'req_a' });
 
-    const crashed = scope();
-    await store.claim(crashed, 'req_a', 'fp', 200);
-    const deadline = Date.now() + 5_000;
-    let again = await store.claim(crashed, 'req_b', 'fp', 60_000);
-    while (again !== null && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      again = await store.claim(crashed, 'req_b', 'fp', 60_000);
-    }
-    expect(again).toBeNull();
+    // Two successors of a crashed claim: only the first replaces it.
+    const d = IdempotencyStore.claimValue('req_d', 'fp');
+    expect(await store.takeOver(s, held!, d)).toBe(true);
+    expect(await store.takeOver(s, held!, IdempotencyStore.claimValue('req_e', 'fp'))).toBe(false);
+    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(d);
+    expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeGreaterThan(23 * 3600 * 1000);
+
+    await store.release(s, a); // the crashed owner's late release changes nothing
+    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(d);
+    await store.release(s, d);
+    expect(await store.claim(s, IdempotencyStore.claimValue('req_f', 'fp'))).toBeNull();
   });
 
   it('keeps the durable record with its body as sent (key order included)', async () => {

@@ -409,7 +409,7 @@ describe('run route idempotency: lock timeout and released keys', () => {
     // A claim exactly as a request that crashed mid-way leaves it (same fingerprint, lock = 1 s).
     const fingerprint = requestFingerprint({ method: 'POST', originalUrl: path, headers: {}, body: { input: { ticket: 'x' } } } as never);
     const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
-    await t.app.get(IdempotencyStore).claim(scope, 'req_crashed', fingerprint, t.config.runs.idempotencyLockTimeoutSeconds * 1000);
+    await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint));
 
     expectProblem(await h.run(f, key, { input: { ticket: 'x' } }), 409, 'idempotency_in_progress');
     const deadline = Date.now() + 10_000;
@@ -421,6 +421,30 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(retry.status, JSON.stringify(retry.body)).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(await h.countRuns(f.org.id)).toBe(1);
+    const replay = await h.run(f, key, { input: { ticket: 'x' } });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(retry.body);
+  });
+
+  it('hands a crashed claim to exactly one of many concurrent retries', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const body = { input: { ticket: 'crowd' } };
+    const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
+    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    // Claimed 2 s ago by a request that never finished: past the 1 s lock.
+    await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint, Date.now() - 2_000));
+
+    const answers = await Promise.all(Array.from({ length: 12 }, () => h.run(f, key, body)));
+    const created = answers.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined);
+    expect(created).toHaveLength(1);
+    for (const r of answers) {
+      if (r === created[0]) continue;
+      if (r.status === 409) expectProblem(r, 409, 'idempotency_in_progress');
+      else expect([r.status, r.headers['idempotent-replayed'], r.body]).toEqual([201, 'true', created[0].body]);
+    }
+    expect(await h.countRuns(f.org.id)).toBe(1);
+    expect(await h.countJobs(f.org.id)).toBe(1);
   });
 
   it('still creates one run when a slow request outlives its claim: the later one waits on the record, then replays', async () => {
@@ -435,10 +459,11 @@ describe('run route idempotency: lock timeout and released keys', () => {
     try {
       first = h.run(f, key, body).then((r) => r);
       await until(async () => (await t.redis.exists(redisKey)) === 1);
-      // Past the 1 s lock the claim is gone, although the first request is still inside.
-      await until(async () => (await t.redis.exists(redisKey)) === 0);
+      const firstClaim = await t.redis.get(redisKey);
+      // Past the 1 s lock the claim counts as a crashed request's, although the first request is still inside.
+      await new Promise((r) => setTimeout(r, 1_200));
       second = h.run(f, key, body).then((r) => r);
-      await until(async () => (await t.redis.exists(redisKey)) === 1); // the second claimed the key afresh
+      await until(async () => (await t.redis.get(redisKey)) !== firstClaim); // the second took the claim over
       await new Promise((r) => setTimeout(r, 200)); // and is on its way to the record
     } finally {
       await hold.release();

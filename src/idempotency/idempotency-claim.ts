@@ -35,8 +35,8 @@ export class IdempotencyClaim {
   constructor(
     readonly scope: IdempotencyScope,
     readonly fingerprint: string,
-    /** Unique per request: tells this request's claim apart from a later one on the same key. */
-    readonly token: string,
+    /** This request's claim as Redis holds it (unique per request): only it may release the key. */
+    readonly value: string,
     private readonly store: IdempotencyStore,
     /** Turns the handler's result into the response as it will be sent (version transforms applied). */
     private readonly shape: (response: HttpResponse) => StoredResponse,

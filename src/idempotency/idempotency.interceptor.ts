@@ -14,7 +14,7 @@ import { requestFingerprint } from './fingerprint.js';
 import { IdempotencyClaim, IdempotentReplayError } from './idempotency-claim.js';
 import { readIdempotencyKey } from './idempotency-key.js';
 import { IdempotencyStore } from './idempotency.store.js';
-import { replayedHeaders, type IdempotencyEntry, type IdempotencyScope, type StoredResponse } from './idempotency.types.js';
+import { replayedHeaders, type HeldClaim, type IdempotencyScope, type StoredResponse } from './idempotency.types.js';
 
 declare module '../common/context/request-context.js' {
   interface RequestContext {
@@ -43,7 +43,9 @@ const unavailable = () =>
 /**
  * `@Idempotent()`: claims the request's `Idempotency-Key` (one Redis round trip), replays a
  * finished response, refuses a different request (422) or a concurrent one (409), and keeps
- * the final response — status, body and `Location`, refusals included — once it is known.
+ * the final response — status, body and `Location`, refusals included — once it is known, in
+ * PostgreSQL only (a run creation keeps it in the run's own statement). A first request costs
+ * the claim and nothing else; a retry of a used key costs one record lookup.
  *
  * It must run inside the upload interceptor (the multipart fingerprint needs the files'
  * digests) and around `VersionedResponseInterceptor`, so that what it keeps is what was sent.
@@ -70,21 +72,31 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     const scope: IdempotencyScope = { orgId: principal.orgId, caller: callerKey(principal), key };
     const fingerprint = requestFingerprint(req);
-    let held: IdempotencyEntry | null;
+    const value = IdempotencyStore.claimValue(req.context.requestId, fingerprint);
+    let held: HeldClaim | null;
     try {
-      held = await this.store.claim(scope, req.context.requestId, fingerprint, this.lockMs);
+      held = await this.store.claim(scope, value);
     } catch (err) {
       this.logger.error({ err, msg: 'idempotency claim failed' });
       throw unavailable();
     }
     if (held) {
       if (held.fingerprint !== fingerprint) throw conflict();
-      if (held.state === 'running') throw inProgress();
-      return of(this.replay(res, held.response));
+      const record = await this.store.findRecord(scope).catch((err: unknown) => {
+        this.logger.error({ err, msg: 'idempotency record lookup failed' });
+        throw unavailable();
+      });
+      if (record) {
+        if (record.fingerprint !== fingerprint) throw conflict();
+        return of(this.replay(res, record.response));
+      }
+      // No response yet: the request that holds the key is still running, unless it crashed
+      // (its claim outlived the lock timeout); then this request takes its place.
+      if (Date.now() - held.claimedAt < this.lockMs || !(await this.takeOver(scope, held, value))) throw inProgress();
     }
 
     const kind = this.reflector.get<ResponseKind | undefined>(RESPONSE_KIND, context.getHandler());
-    const claim = new IdempotencyClaim(scope, fingerprint, req.context.requestId, this.store, (r) =>
+    const claim = new IdempotencyClaim(scope, fingerprint, value, this.store, (r) =>
       this.shape(r, kind, req.context.apiVersion),
     );
     req.context.idempotency = claim;
@@ -102,9 +114,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     // A run creation made its record durable in its own transaction (the same response, shaped
     // by the same version transform); anything else is kept here.
-    let response = claim.persistedResponse;
-    if (!response || response.status !== res.statusCode) {
-      response = {
+    const persisted = claim.persistedResponse;
+    if (!persisted || persisted.status !== res.statusCode) {
+      const response: StoredResponse = {
         status: res.statusCode,
         body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
         headers: replayedHeaders(res.getHeaders()),
@@ -113,7 +125,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
         this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
       }
     }
-    await this.complete(claim, response);
     return body;
   }
 
@@ -139,13 +150,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
     };
     const existing = await this.persist(claim, response);
     if (existing) return this.replayExisting(claim, res, existing);
-    await this.complete(claim, response);
     throw err;
   }
 
   /**
    * Writes the durable record. Returns the record that already holds the key when there is one
-   * (Redis had lost the key); then that earlier response is the one to answer with.
+   * (Redis had lost the key); then that earlier response is the one to answer with. If the
+   * record cannot be written, the key is released: a retry runs again rather than wait for a
+   * response that was never kept.
    */
   private async persist(claim: IdempotencyClaim, response: StoredResponse): Promise<StoredResponse | 'conflict' | null> {
     try {
@@ -154,8 +166,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (!record) return null;
       return record.fingerprint === claim.fingerprint ? record.response : 'conflict';
     } catch (err) {
-      // Redis still holds the response for 24 h; only its durable copy is missing.
       this.logger.error({ err, msg: 'could not store the idempotency record' });
+      await this.release(claim);
       return null;
     }
   }
@@ -174,7 +186,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.release(claim);
       throw conflict();
     }
-    await this.complete(claim, existing);
     return this.replay(res, existing);
   }
 
@@ -195,20 +206,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
     };
   }
 
-  private async complete(claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
+  private async takeOver(scope: IdempotencyScope, held: HeldClaim, value: string): Promise<boolean> {
     try {
-      await this.store.complete(claim.scope, claim.token, claim.fingerprint, response);
+      return await this.store.takeOver(scope, held, value);
     } catch (err) {
-      // PostgreSQL has the record; a retry that finds no Redis entry is answered from there.
-      this.logger.error({ err, msg: 'could not store the idempotent response in Redis' });
+      this.logger.error({ err, msg: 'idempotency claim failed' });
+      throw unavailable();
     }
   }
 
   private async release(claim: IdempotencyClaim): Promise<void> {
     try {
-      await this.store.release(claim.scope, claim.token, claim.fingerprint);
+      await this.store.release(claim.scope, claim.value);
     } catch (err) {
-      // The claim then expires after the lock timeout.
+      // A retry takes the claim over once the lock timeout has passed.
       this.logger.error({ err, msg: 'could not release the idempotency claim' });
     }
   }

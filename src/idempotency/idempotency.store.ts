@@ -6,15 +6,14 @@ import { InjectRedis } from '../redis/redis.module.js';
 import {
   RETENTION_MS,
   type DurableRecord,
-  type IdempotencyEntry,
+  type HeldClaim,
   type IdempotencyScope,
   type StoredResponse,
 } from './idempotency.types.js';
 
-/** Compare-and-set: only the claim's owner (or nobody, after a flush) turns it into the finished response. */
-const COMPLETE_SCRIPT = `
-local current = redis.call('GET', KEYS[1])
-if current == false or current == ARGV[1] then
+/** Compare-and-set: a stale claim (its request crashed) goes to exactly one successor. */
+const TAKE_OVER_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
@@ -26,8 +25,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 type Scripted = Redis & {
-  idempotencyComplete(key: string, claimed: string, done: string, ttlMs: number): Promise<number>;
-  idempotencyRelease(key: string, claimed: string): Promise<number>;
+  idempotencyTakeOver(key: string, seen: string, claim: string, ttlMs: number): Promise<number>;
+  idempotencyRelease(key: string, claim: string): Promise<number>;
 };
 
 type Executor = Pick<DataSource | EntityManager, 'query'>;
@@ -66,10 +65,11 @@ function recordValues(scope: IdempotencyScope, fingerprint: string, response: St
 }
 
 /**
- * Both halves of idempotency. Redis holds the fast path: one `SET NX PX … GET` claims a key
- * (or returns what holds it), and the finished response replaces the claim for 24 h.
- * PostgreSQL (`idempotency_records`) holds the durable copy of every finished response, so a
- * replay after Redis lost its keys still creates no run.
+ * Both halves of idempotency. Redis holds the claims: one `SET NX PX … GET` claims a key (or
+ * returns the claim that holds it), and the claim stays for the 24 h a response is replayed,
+ * so a retry knows at once that the key was used and by which request. PostgreSQL
+ * (`idempotency_records`) holds every finished response: replays are answered from there, and
+ * a replay after Redis lost its keys still creates no run. Redis never holds response bodies.
  */
 @Injectable()
 export class IdempotencyStore {
@@ -80,8 +80,8 @@ export class IdempotencyStore {
     @InjectRedis() redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
   ) {
-    if (!('idempotencyComplete' in redis)) {
-      redis.defineCommand('idempotencyComplete', { numberOfKeys: 1, lua: COMPLETE_SCRIPT });
+    if (!('idempotencyTakeOver' in redis)) {
+      redis.defineCommand('idempotencyTakeOver', { numberOfKeys: 1, lua: TAKE_OVER_SCRIPT });
       redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     }
     this.redis = redis as Scripted;
@@ -91,40 +91,28 @@ export class IdempotencyStore {
     return `idem:${scope.orgId}:${scope.caller}:${scope.key}`;
   }
 
-  static claimValue(token: string, fingerprint: string): string {
-    return JSON.stringify({ state: 'running', token, fingerprint } satisfies IdempotencyEntry);
+  /** What a request writes as its claim: unique per request (`token`), stamped with the time. */
+  static claimValue(token: string, fingerprint: string, claimedAt = Date.now()): string {
+    return JSON.stringify({ token, fingerprint, claimedAt });
   }
 
   /**
-   * Claims the key for `lockMs` in one round trip. Null: this request owns it now. Otherwise
-   * the entry that holds it (a running request's claim, or a finished response).
+   * Claims the key with `claim` (a `claimValue`) in one round trip. Null: this request owns it
+   * now. Otherwise the claim that holds it.
    */
-  async claim(scope: IdempotencyScope, token: string, fingerprint: string, lockMs: number): Promise<IdempotencyEntry | null> {
-    const previous = await this.redis.set(
-      IdempotencyStore.redisKey(scope),
-      IdempotencyStore.claimValue(token, fingerprint),
-      'PX',
-      lockMs,
-      'NX',
-      'GET',
-    );
-    return previous === null ? null : (JSON.parse(previous) as IdempotencyEntry);
+  async claim(scope: IdempotencyScope, claim: string): Promise<HeldClaim | null> {
+    const previous = await this.redis.set(IdempotencyStore.redisKey(scope), claim, 'PX', RETENTION_MS, 'NX', 'GET');
+    return previous === null ? null : { ...(JSON.parse(previous) as Omit<HeldClaim, 'value'>), value: previous };
   }
 
-  /** Replaces this request's claim with its finished response (24 h). */
-  async complete(scope: IdempotencyScope, token: string, fingerprint: string, response: StoredResponse): Promise<void> {
-    const done = JSON.stringify({ state: 'done', fingerprint, response } satisfies IdempotencyEntry);
-    await this.redis.idempotencyComplete(
-      IdempotencyStore.redisKey(scope),
-      IdempotencyStore.claimValue(token, fingerprint),
-      done,
-      RETENTION_MS,
-    );
+  /** Replaces `held` (a crashed request's claim) with `claim`; false when another request was first. */
+  async takeOver(scope: IdempotencyScope, held: HeldClaim, claim: string): Promise<boolean> {
+    return (await this.redis.idempotencyTakeOver(IdempotencyStore.redisKey(scope), held.value, claim, RETENTION_MS)) === 1;
   }
 
   /** Lets the key be used again at once (5xx, 429, an error that is not a refusal). */
-  async release(scope: IdempotencyScope, token: string, fingerprint: string): Promise<void> {
-    await this.redis.idempotencyRelease(IdempotencyStore.redisKey(scope), IdempotencyStore.claimValue(token, fingerprint));
+  async release(scope: IdempotencyScope, claim: string): Promise<void> {
+    await this.redis.idempotencyRelease(IdempotencyStore.redisKey(scope), claim);
   }
 
   /**
