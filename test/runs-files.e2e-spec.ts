@@ -153,6 +153,9 @@ describe('multipart runs: files', () => {
       const before = await leftovers.count(org.id);
       const unknown = await withTicket(post()).field('comment', 'hi').attach('attachment', PDF, 'a.pdf');
       expect(expectProblem(unknown, 400, 'invalid_request').param).toBe('comment');
+      // Not swallowed as an object's prototype.
+      const proto = await withTicket(post()).field('__proto__', 'x').attach('attachment', PDF, 'a.pdf');
+      expect(expectProblem(proto, 400, 'invalid_request').param).toBe('__proto__');
       const asText = await withTicket(post()).field('attachment', 'https://example.com/a.pdf');
       expect(expectProblem(asText, 400, 'invalid_request').param).toBe('attachment');
       await nothingLeft(before);
@@ -170,7 +173,7 @@ describe('multipart runs: files', () => {
       await nothingLeft(before);
     });
 
-    it('refuses a metadata part that is not JSON (400 naming it) or breaks the metadata rules (validation_failed)', async () => {
+    it('refuses a metadata part that is not JSON (400 naming it) or breaks the metadata rules (validation_failed, as in a JSON body)', async () => {
       const before = await leftovers.count(org.id);
       const notJson = await withTicket(post()).field('metadata', 'nope').attach('attachment', PDF, 'a.pdf');
       expect(expectProblem(notJson, 400, 'invalid_request').param).toBe('metadata');
@@ -178,6 +181,10 @@ describe('multipart runs: files', () => {
       expect(expectProblem(deep, 400, 'invalid_request').detail).toContain('nested more than 64 levels');
       const tooLong = await withTicket(post()).field('metadata', JSON.stringify({ k: 'v'.repeat(501) })).attach('attachment', PDF, 'a.pdf');
       expect(expectProblem(tooLong, 400, 'validation_failed').errors).toEqual([expect.objectContaining({ field: 'metadata' })]);
+      for (const notObject of ['[1]', '"tag"', 'null']) {
+        const res = await withTicket(post()).field('metadata', notObject).attach('attachment', PDF, 'a.pdf');
+        expect(expectProblem(res, 400, 'validation_failed').errors).toEqual([expect.objectContaining({ field: 'metadata', code: 'invalid' })]);
+      }
       await nothingLeft(before);
     });
 

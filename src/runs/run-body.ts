@@ -108,11 +108,14 @@ function acceptMultipart(
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(uploads.fields)) {
     if (name === 'input') {
-      input = parseJsonPart(name, value, 'The input part must hold a JSON object.');
+      const parsed = parseJsonPart(name, value, 'The input part must hold a JSON object.');
+      if (!isPlainObject(parsed)) throw invalidPart(name, 'The input part must hold a JSON object.');
+      input = parsed;
     } else if (name === 'modelId') {
       modelId = value;
     } else if (name === 'metadata') {
-      metadata = checkMetadata(parseJsonPart(name, value, 'The metadata part must hold a JSON object.'), errors);
+      // Like a JSON body: unparseable → invalid_request, parsed but against the metadata rules → validation_failed.
+      metadata = checkMetadata(parseJsonPart(name, value, 'The metadata part must hold JSON.'), errors);
     } else {
       throw invalidPart(
         name,
@@ -171,14 +174,14 @@ function acceptMultipart(
   return finish(input, metadata, modelId, accepted, fileFields, manifest, errors);
 }
 
-function parseJsonPart(name: string, value: string, detail: string): Record<string, unknown> {
+/** A text part's JSON; malformed or too deep → 400 naming the part, like a malformed JSON body. */
+function parseJsonPart(name: string, value: string, detail: string): unknown {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
     throw invalidPart(name, detail);
   }
-  if (!isPlainObject(parsed)) throw invalidPart(name, detail);
   // The same bound as a JSON body: every later step walks the value recursively.
   if (nestingDepthExceeds(parsed, MAX_JSON_DEPTH)) throw invalidPart(name, `The ${name} part is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   return parsed;

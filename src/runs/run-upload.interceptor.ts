@@ -123,7 +123,8 @@ export class RunUploadInterceptor implements NestInterceptor {
         });
       }
 
-      const fields: Record<string, string> = {};
+      // No prototype: a part named `__proto__` is a field like any other (and refused as unknown).
+      const fields: Record<string, string> = Object.create(null) as Record<string, string>;
       const pending: Array<Promise<UploadedRunFile | null>> = [];
       let failure: ProblemException | null = null;
       let malformed: ProblemException | null = null;
