@@ -212,6 +212,30 @@ describe('multipart runs: files', () => {
       await nothingLeft(before);
     });
 
+    it('refuses the multipart limits in their turn (after the agent) and keeps them for the key', async () => {
+      const before = await leftovers.count(org.id);
+      const huge = Buffer.alloc(SERVER_LIMIT + 1, 'a');
+      const tooManyParts = (req: supertest.Test) => {
+        for (let i = 1; i <= 21; i++) req.field(`x${i}`, 'v');
+        return req;
+      };
+      // Step 6 comes first, whatever the body.
+      const missing = `/api/agents/${agent.scope}/nope/run`;
+      expectProblem(await withTicket(post(missing)).attach('notes', huge, 'huge.txt'), 404, 'agent_not_found');
+      expectProblem(await tooManyParts(post(missing)), 404, 'agent_not_found');
+      expect(expectProblem(await tooManyParts(post()), 413, 'payload_too_large').detail).toContain('20 text parts');
+
+      const key = `limit-${Date.now()}`;
+      const first = await withTicket(post().set('Idempotency-Key', key)).attach('notes', huge, 'huge.txt');
+      expect(expectProblem(first, 413, 'payload_too_large').param).toBe('notes');
+      const replay = await withTicket(post().set('Idempotency-Key', key)).attach('notes', huge, 'huge.txt');
+      expect([replay.status, replay.headers['idempotent-replayed'], replay.body]).toEqual([413, 'true', first.body]);
+      // The corrected request is another request: a new key is needed.
+      const corrected = await withTicket(post().set('Idempotency-Key', key)).attach('notes', TEXT, 'small.txt');
+      expectProblem(corrected, 422, 'idempotency_conflict');
+      await nothingLeft(before);
+    });
+
     it('refuses a file whose bytes are outside accept, whatever its name or declared type', async () => {
       const before = await leftovers.count(org.id);
       const pngAsPdf = await withTicket(post()).attach('attachment', PNG, { filename: 'a.pdf', contentType: 'application/pdf' });

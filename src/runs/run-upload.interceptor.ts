@@ -56,11 +56,12 @@ const tooLarge = (part: string, limit: number) =>
  * collected, each file part is streamed into FileStorage staging (hashed and counted on the
  * way, its type sniffed from its first bytes) and the result is put on `req.uploads`.
  *
- * Only the limits that stop the reading are refused here: a file over the server limit
- * `MAX_UPLOAD_BYTES` (413 naming the part), a text part over the JSON limit, too many parts
- * (413). A body that is not usable multipart (no boundary, malformed, a repeated text part) is
- * recorded as `uploads.problem` and refused at the body step, after the agent, permission and
- * version checks, like malformed JSON. Everything else (which parts the agent accepts,
+ * Nothing is refused here. A body over a limit (a file over the server limit `MAX_UPLOAD_BYTES`,
+ * a text part over the JSON limit, too many parts: 413) or not usable as multipart (no
+ * boundary, malformed, a repeated text part: 400) is still read to its end, its staged files
+ * dropped, and the problem recorded as `uploads.problem`: it is refused at the body step, after
+ * the agent, permission and version checks, and kept for the Idempotency-Key like any refusal
+ * (the problem is part of the fingerprint). Everything else (which parts the agent accepts,
  * per-field sizes and types) is the service's job, in its documented turn.
  *
  * Staged files the service did not commit are discarded before the response leaves, whatever
@@ -126,16 +127,12 @@ export class RunUploadInterceptor implements NestInterceptor {
       // No prototype: a part named `__proto__` is a field like any other (and refused as unknown).
       const fields: Record<string, string> = Object.create(null) as Record<string, string>;
       const pending: Array<Promise<UploadedRunFile | null>> = [];
-      let failure: ProblemException | null = null;
-      let malformed: ProblemException | null = null;
+      let aborted: ProblemException | null = null;
+      let unusable: ProblemException | null = null;
       let settled = false;
-      /** A limit that stops the reading: refused at once. */
-      const fail = (problem: ProblemException) => {
-        failure ??= problem;
-      };
-      /** Not usable multipart: refused at the body step (see `RunUploads.problem`). */
+      /** Over a limit or not usable multipart: refused at the body step (see `RunUploads.problem`). */
       const refuseLater = (problem: ProblemException) => {
-        malformed ??= problem;
+        unusable ??= problem;
       };
 
       const finish = async () => {
@@ -144,15 +141,15 @@ export class RunUploadInterceptor implements NestInterceptor {
         const results = await Promise.allSettled(pending);
         const files = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
         // A malformed body also cuts the part being staged short: that failure is the malformation's.
-        const error = failure ?? (malformed ? undefined : results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason);
-        if (error || malformed) await this.discard({ fields, files });
+        const error = aborted ?? (unusable ? undefined : results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason);
+        if (error || unusable) await this.discard({ fields, files });
         if (error) return reject(error);
-        resolve(malformed ? { fields, files: [], problem: malformed } : { fields, files });
+        resolve(unusable ? { fields, files: [], problem: unusable } : { fields, files });
       };
 
       parser.on('field', (name, value, info) => {
         if (info.valueTruncated) {
-          fail(new ProblemException('payload_too_large', `Part ${name} exceeds ${this.config.http.maxJsonBodyBytes} bytes.`, { param: name }));
+          refuseLater(new ProblemException('payload_too_large', `Part ${name} exceeds ${this.config.http.maxJsonBodyBytes} bytes.`, { param: name }));
         } else if (Object.hasOwn(fields, name)) {
           refuseLater(new ProblemException('invalid_request', `Send the ${name} part once.`, { param: name }));
         } else {
@@ -161,12 +158,12 @@ export class RunUploadInterceptor implements NestInterceptor {
       });
 
       parser.on('file', (name, stream, info) => {
-        pending.push(this.stageFile(name, stream, info, maxBytes, fail));
+        pending.push(this.stageFile(name, stream, info, maxBytes, refuseLater));
       });
 
       for (const event of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
         parser.on(event, () =>
-          fail(new ProblemException('payload_too_large', `A run request takes at most ${MAX_FILES} files and ${MAX_TEXT_PARTS} text parts.`)),
+          refuseLater(new ProblemException('payload_too_large', `A run request takes at most ${MAX_FILES} files and ${MAX_TEXT_PARTS} text parts.`)),
         );
       }
       parser.on('error', () => {
@@ -179,7 +176,7 @@ export class RunUploadInterceptor implements NestInterceptor {
       // The client went away mid-body: nothing will answer, but staged files must not stay.
       req.on('close', () => {
         if (!req.complete) {
-          fail(new ProblemException('invalid_request', 'The request body ended early.'));
+          aborted ??= new ProblemException('invalid_request', 'The request body ended early.');
           // Ends the part being received with an error, so its staged bytes are removed.
           req.unpipe(parser);
           parser.destroy(new Error('request aborted'));
@@ -195,13 +192,13 @@ export class RunUploadInterceptor implements NestInterceptor {
     stream: Readable & { truncated?: boolean },
     info: busboy.FileInfo,
     maxBytes: number,
-    fail: (problem: ProblemException) => void,
+    refuseLater: (problem: ProblemException) => void,
   ): Promise<UploadedRunFile | null> {
     const head = new Head(SNIFF_BYTES);
     let truncated = false;
     stream.on('limit', () => {
       truncated = true;
-      fail(tooLarge(field, maxBytes));
+      refuseLater(tooLarge(field, maxBytes));
     });
     // pipe() does not forward errors: a part cut short (malformed or aborted body) must fail the write.
     stream.once('error', (error) => head.destroy(error));

@@ -22,8 +22,9 @@ export interface RunUploads {
   fields: Record<string, string>;
   files: UploadedRunFile[];
   /**
-   * Why the body is not usable multipart (no boundary, malformed, a repeated text part): it is
-   * refused at the body step (API.md section 5, step 9), like malformed JSON. Files are then none.
+   * Why the body cannot be used: over a limit (413) or not usable multipart (no boundary,
+   * malformed, a repeated text part: 400). It is refused at the body step (API.md section 5,
+   * step 9), like malformed JSON. Files are then none.
    */
   problem?: ProblemException;
 }
