@@ -91,7 +91,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
         return of(this.replay(res, record.response));
       }
       // No response yet: the request that holds the key is still running, unless it crashed
-      // (its claim outlived the lock timeout); then this request takes its place.
+      // (its claim outlived the lock timeout); then this request takes its place. Clock skew
+      // between API processes only moves that moment, and even a request that is still
+      // running cannot make a second run: a run and its record commit together.
       if (Date.now() - held.claimedAt < this.lockMs || !(await this.takeOver(scope, held, value))) throw inProgress();
     }
 
