@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDependencies } from '../src/database/dependencies.js';
+import { WorkerHealthServer } from '../src/health/worker-health.server.js';
 import { startApp, type TestApp } from './support/app.js';
 import { expectProblem, signUp } from './support/factories.js';
 import { Relay, via } from './support/relay.js';
@@ -72,6 +73,63 @@ describe('liveness and readiness', () => {
     expect((await until(ready, (r) => r.status === 200)).status).toBe(200);
     // Sessions work again once PostgreSQL is back.
     expect((await until(() => user.agent.get('/api/orgs'), (r) => r.status === 200)).status).toBe(200);
+  });
+});
+
+describe('the probe server of a worker-only process (WORKER_HEALTH_PORT)', () => {
+  let worker: TestApp;
+  let api: TestApp;
+  const base = testConfig();
+  const pg = Relay.to(base.database.url, 5432);
+  let url = '';
+
+  beforeAll(async () => {
+    await pg.up();
+    worker = await startApp({ PROCESS_ROLE: 'worker', WORKER_HEALTH_PORT: '0', DATABASE_URL: via(base.database.url, pg.port) });
+    api = await startApp({ PROCESS_ROLE: 'api', WORKER_HEALTH_PORT: '0' });
+    url = `http://127.0.0.1:${worker.app.get(WorkerHealthServer).port}`;
+  });
+  afterAll(async () => {
+    await pg.up().catch(() => undefined);
+    await api?.close();
+    await worker?.close();
+    await pg.down();
+  });
+
+  const probe = async (path: string, method = 'GET') => {
+    const res = await fetch(`${url}${path}`, { method });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type'), requestId: res.headers.get('request-id'), body: text ? JSON.parse(text) : null };
+  };
+
+  it('answers GET /health and /ready like the API, and nothing else', async () => {
+    expect(await probe('/health')).toMatchObject({ status: 200, body: { status: 'ok' }, requestId: expect.stringMatching(/^req_/) });
+    expect(await probe('/ready')).toMatchObject({ status: 200, body: { status: 'ok', checks: { postgres: 'up', redis: 'up' } } });
+    for (const path of ['/', '/api/runs', '/healthz']) {
+      const res = await probe(path);
+      expect([res.status, res.type, res.body.code], path).toEqual([404, 'application/problem+json', 'not_found']);
+    }
+    const post = await probe('/ready', 'POST');
+    expect([post.status, post.body.code, post.body.title]).toEqual([405, 'method_not_allowed', 'Method Not Allowed']);
+  });
+
+  it('answers /ready 503 naming PostgreSQL while PostgreSQL is down, /health staying 200', async () => {
+    await pg.down();
+    const down = await until(() => probe('/ready'), (r) => r.status === 503);
+    expect([down.type, down.body.code, down.body.status]).toEqual(['application/problem+json', 'service_unavailable', 503]);
+    expect(down.body.detail).toMatch(/PostgreSQL/);
+    expect((await probe('/health')).status).toBe(200);
+    await pg.up();
+    expect((await until(() => probe('/ready'), (r) => r.status === 200)).status).toBe(200);
+  });
+
+  it('is not started by a process that serves the API, and closes with its worker', async () => {
+    expect(api.app.get(WorkerHealthServer).port).toBeNull();
+    const other = await startApp({ PROCESS_ROLE: 'worker', WORKER_HEALTH_PORT: '0' });
+    const port = other.app.get(WorkerHealthServer).port;
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    await other.close();
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   });
 });
 

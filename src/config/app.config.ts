@@ -109,6 +109,13 @@ class EnvironmentVariables {
   @Transform(({ value }) => Number(value)) @IsInt() @Min(1) @Max(3600)
   ORPHAN_RUN_SWEEP_SECONDS: number = 60;
 
+  /**
+   * With PROCESS_ROLE=worker, the port of a small HTTP server answering only `GET /health` and
+   * `GET /ready` (a worker serves no API). Unset: none. 0: any free port.
+   */
+  @IsOptional() @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(65535)
+  WORKER_HEALTH_PORT?: number;
+
   /** First delay before retrying a transient model failure; it doubles on each further attempt. */
   @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(60000)
   MODEL_RETRY_BASE_DELAY_MS: number = 200;
@@ -144,6 +151,8 @@ export interface AppConfig {
     maxStalledCount: number;
     orphanSweepSeconds: number;
     retryBaseDelayMs: number;
+    /** Probe port of a worker-only process (null: no probe server). */
+    healthPort: number | null;
   };
   models: {
     allowPrivateUrls: boolean;
@@ -204,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxStalledCount: vars.WORKER_MAX_STALLED_COUNT,
       orphanSweepSeconds: vars.ORPHAN_RUN_SWEEP_SECONDS,
       retryBaseDelayMs: vars.MODEL_RETRY_BASE_DELAY_MS,
+      healthPort: vars.WORKER_HEALTH_PORT ?? null,
     },
     models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, serverDefault },
     log: { level: vars.LOG_LEVEL },

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
+import { HealthService } from './health.service.js';
+import { WorkerHealthServer } from './worker-health.server.js';
 
-@Module({ controllers: [HealthController] })
+@Module({ controllers: [HealthController], providers: [HealthService, WorkerHealthServer] })
 export class HealthModule {}
