@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { AppLogger, createPinoLogger } from './common/logging/app-logger.js';
+import { armShutdownDeadline } from './common/shutdown-deadline.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app.config.js';
 import { checkDependencies } from './database/dependencies.js';
 import { migrateDatabase } from './database/migrate.js';
@@ -16,6 +17,10 @@ async function bootstrap(config: AppConfig): Promise<void> {
   if (config.database.migrationsRun) await migrateDatabase(config);
   const app = await NestFactory.create(AppModule.forRoot(config), { bodyParser: false, logger: new AppLogger(pino) });
   configureApp(app, pino);
+  armShutdownDeadline(config.shutdownTimeoutSeconds * 1000, () => {
+    pino.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'graceful shutdown did not finish in time; exiting');
+    process.exit(1);
+  });
   if (config.worker.role === 'worker') {
     await app.init();
     pino.info({ role: config.worker.role }, 'worker started');

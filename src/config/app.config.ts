@@ -116,6 +116,10 @@ class EnvironmentVariables {
   @IsOptional() @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(65535)
   WORKER_HEALTH_PORT?: number;
 
+  /** Seconds a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway (code 1). */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(1) @Max(600)
+  SHUTDOWN_TIMEOUT_SECONDS: number = 20;
+
   /** First delay before retrying a transient model failure; it doubles on each further attempt. */
   @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(60000)
   MODEL_RETRY_BASE_DELAY_MS: number = 200;
@@ -159,6 +163,7 @@ export interface AppConfig {
     serverDefault: { baseUrl: string; apiKey: string; model: string } | null;
   };
   log: { level: string };
+  shutdownTimeoutSeconds: number;
 }
 
 /** Thrown with a message fit to print as the only line before exiting. */
@@ -217,5 +222,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, serverDefault },
     log: { level: vars.LOG_LEVEL },
+    shutdownTimeoutSeconds: vars.SHUTDOWN_TIMEOUT_SECONDS,
   };
 }
