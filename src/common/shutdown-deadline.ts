@@ -10,7 +10,7 @@ export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
  * shutdown hook; one that never settles would keep the process alive until the orchestrator
  * kills it. One is known: BullMQ 6.7 waits for its blocking Redis connection to report its end,
  * which never comes when the worker closes while that connection waits to reconnect (just
- * after a Redis outage). `onExpire` runs once, `timeoutMs` after the first signal, if the
+ * after a Redis outage; taskforcesh/bullmq#4656, open). `onExpire` runs once, `timeoutMs` after the first signal, if the
  * process is still there; the timer does not keep it alive.
  */
 export function armShutdownDeadline(timeoutMs: number, onExpire: () => void, source: SignalSource = process): void {
