@@ -18,35 +18,64 @@ describe('idempotency store and rate counter', () => {
   });
   afterAll(() => t.close());
 
-  it('claims a key once and keeps the claim for 24 h; a second claim sees it', async () => {
+  it('claims a key once for the lock timeout; a second claim sees the running request', async () => {
     const s = scope();
-    const a = IdempotencyStore.claimValue('req_a', 'fp1', 1_000);
-    expect(await store.claim(s, a)).toBeNull();
-    expect(await store.claim(s, IdempotencyStore.claimValue('req_b', 'fp2'))).toEqual({ token: 'req_a', fingerprint: 'fp1', claimedAt: 1_000, value: a });
-    expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeGreaterThan(23 * 3600 * 1000);
-    // Only the claim: no response body is ever kept in Redis.
-    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(a);
+    const a = IdempotencyStore.claimValue('req_a', 'fp1');
+    expect(await store.claim(s, a, 60_000)).toBeNull();
+    expect(await store.claim(s, IdempotencyStore.claimValue('req_b', 'fp2'), 60_000)).toEqual({ state: 'running', token: 'req_a', fingerprint: 'fp1', value: a });
+    const ttl = await t.redis.pttl(IdempotencyStore.redisKey(s));
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
-  it('lets only the owner release its claim, and a claim be taken over only as it was seen', async () => {
+  it('lets only the owner mark its key done (24 h, no response body) or release it', async () => {
     const s = scope();
     const a = IdempotencyStore.claimValue('req_a', 'fp');
-    await store.claim(s, a);
+    await store.claim(s, a, 60_000);
+    await store.complete(s, IdempotencyStore.claimValue('req_other', 'fp'), 'fp');
     await store.release(s, IdempotencyStore.claimValue('req_other', 'fp'));
-    const held = await store.claim(s, IdempotencyStore.claimValue('req_c', 'fp'));
-    expect(held).toMatchObject({ token: 'req_a' });
+    expect(await store.claim(s, IdempotencyStore.claimValue('req_c', 'fp'), 60_000)).toMatchObject({ state: 'running', token: 'req_a' });
 
-    // Two successors of a crashed claim: only the first replaces it.
-    const d = IdempotencyStore.claimValue('req_d', 'fp');
-    expect(await store.takeOver(s, held!, d)).toBe(true);
-    expect(await store.takeOver(s, held!, IdempotencyStore.claimValue('req_e', 'fp'))).toBe(false);
-    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(d);
+    await store.complete(s, a, 'fp');
+    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(IdempotencyStore.doneValue('fp'));
+    expect(await store.claim(s, IdempotencyStore.claimValue('req_d', 'fp'), 60_000)).toMatchObject({ state: 'done', fingerprint: 'fp' });
     expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeGreaterThan(23 * 3600 * 1000);
+    // A late release by the owner leaves the marker.
+    await store.release(s, a);
+    expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(IdempotencyStore.doneValue('fp'));
+    // Nor does a request that lost its claim (Redis flushed) mark the key.
+    const flushed = scope();
+    await store.complete(flushed, IdempotencyStore.claimValue('req_e', 'fp'), 'fp');
+    expect(await t.redis.exists(IdempotencyStore.redisKey(flushed))).toBe(0);
+  });
 
-    await store.release(s, a); // the crashed owner's late release changes nothing
+  it('frees a released key at once and a crashed claim after its lock timeout', async () => {
+    const released = scope();
+    const a = IdempotencyStore.claimValue('req_a', 'fp');
+    await store.claim(released, a, 60_000);
+    await store.release(released, a);
+    expect(await store.claim(released, IdempotencyStore.claimValue('req_b', 'fp'), 60_000)).toBeNull();
+
+    const crashed = scope();
+    await store.claim(crashed, IdempotencyStore.claimValue('req_a', 'fp'), 200);
+    const deadline = Date.now() + 5_000;
+    let again = await store.claim(crashed, IdempotencyStore.claimValue('req_b', 'fp'), 60_000);
+    while (again !== null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await store.claim(crashed, IdempotencyStore.claimValue('req_b', 'fp'), 60_000);
+    }
+    expect(again).toBeNull();
+  });
+
+  it('hands a stale entry to exactly one successor (compare-and-set)', async () => {
+    const s = scope();
+    await store.claim(s, IdempotencyStore.doneValue('fp'), 60_000);
+    const held = await store.claim(s, IdempotencyStore.claimValue('req_x', 'fp'), 60_000);
+    const d = IdempotencyStore.claimValue('req_d', 'fp');
+    expect(await store.takeOver(s, held!, d, 30_000)).toBe(true);
+    expect(await store.takeOver(s, held!, IdempotencyStore.claimValue('req_e', 'fp'), 30_000)).toBe(false);
     expect(await t.redis.get(IdempotencyStore.redisKey(s))).toBe(d);
-    await store.release(s, d);
-    expect(await store.claim(s, IdempotencyStore.claimValue('req_f', 'fp'))).toBeNull();
+    expect(await t.redis.pttl(IdempotencyStore.redisKey(s))).toBeLessThanOrEqual(30_000);
   });
 
   it('keeps the durable record with its body as sent (key order included)', async () => {

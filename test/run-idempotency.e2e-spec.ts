@@ -409,7 +409,7 @@ describe('run route idempotency: lock timeout and released keys', () => {
     // A claim exactly as a request that crashed mid-way leaves it (same fingerprint, lock = 1 s).
     const fingerprint = requestFingerprint({ method: 'POST', originalUrl: path, headers: {}, body: { input: { ticket: 'x' } } } as never);
     const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
-    await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint));
+    await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint), t.config.runs.idempotencyLockTimeoutSeconds * 1000);
 
     expectProblem(await h.run(f, key, { input: { ticket: 'x' } }), 409, 'idempotency_in_progress');
     const deadline = Date.now() + 10_000;
@@ -426,25 +426,34 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(replay.body).toEqual(retry.body);
   });
 
-  it('hands a crashed claim to exactly one of many concurrent retries', async () => {
+  it('answers 409 while the first request still runs, even once its record is committed (its run may yet be withdrawn)', async () => {
     const f = await fixture(t);
     const key = randomUUID();
-    const body = { input: { ticket: 'crowd' } };
+    const body = { input: { ticket: 'window' } };
     const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
     const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
-    // Claimed 2 s ago by a request that never finished: past the 1 s lock.
-    await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint, Date.now() - 2_000));
+    // The state between the run's statement and its job: record committed, claim still running.
+    const store = t.app.get(IdempotencyStore);
+    await store.claim(scope, IdempotencyStore.claimValue('req_first', fingerprint), 60_000);
+    await store.saveRecord(scope, fingerprint, { status: 201, body: { id: 'run_x' }, headers: {} }, null);
+    expectProblem(await h.run(f, key, body), 409, 'idempotency_in_progress');
+    expect(await h.countRuns(f.org.id)).toBe(0);
+  });
 
-    const answers = await Promise.all(Array.from({ length: 12 }, () => h.run(f, key, body)));
-    const created = answers.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined);
-    expect(created).toHaveLength(1);
-    for (const r of answers) {
-      if (r === created[0]) continue;
-      if (r.status === 409) expectProblem(r, 409, 'idempotency_in_progress');
-      else expect([r.status, r.headers['idempotent-replayed'], r.body]).toEqual([201, 'true', created[0].body]);
-    }
+  it('frees a key whose done marker outlived its record (purged after 24 h)', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const body = { input: { ticket: 'purged' } };
+    const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
+    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    await t.redis.set(IdempotencyStore.redisKey(scope), IdempotencyStore.doneValue(fingerprint), 'PX', 60_000);
+
+    const res = await h.run(f, key, body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.headers['idempotent-replayed']).toBeUndefined();
     expect(await h.countRuns(f.org.id)).toBe(1);
-    expect(await h.countJobs(f.org.id)).toBe(1);
+    expect(await t.redis.get(IdempotencyStore.redisKey(scope))).toBe(IdempotencyStore.doneValue(fingerprint));
+    expect((await h.run(f, key, body)).headers['idempotent-replayed']).toBe('true');
   });
 
   it('still creates one run when a slow request outlives its claim: the later one waits on the record, then replays', async () => {
@@ -459,11 +468,10 @@ describe('run route idempotency: lock timeout and released keys', () => {
     try {
       first = h.run(f, key, body).then((r) => r);
       await until(async () => (await t.redis.exists(redisKey)) === 1);
-      const firstClaim = await t.redis.get(redisKey);
-      // Past the 1 s lock the claim counts as a crashed request's, although the first request is still inside.
-      await new Promise((r) => setTimeout(r, 1_200));
+      // Past the 1 s lock the claim is gone, although the first request is still inside.
+      await until(async () => (await t.redis.exists(redisKey)) === 0);
       second = h.run(f, key, body).then((r) => r);
-      await until(async () => (await t.redis.get(redisKey)) !== firstClaim); // the second took the claim over
+      await until(async () => (await t.redis.exists(redisKey)) === 1); // the second claimed the key afresh
       await new Promise((r) => setTimeout(r, 200)); // and is on its way to the record
     } finally {
       await hold.release();

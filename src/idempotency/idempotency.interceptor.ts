@@ -14,7 +14,7 @@ import { requestFingerprint } from './fingerprint.js';
 import { IdempotencyClaim, IdempotentReplayError } from './idempotency-claim.js';
 import { readIdempotencyKey } from './idempotency-key.js';
 import { IdempotencyStore } from './idempotency.store.js';
-import { replayedHeaders, type HeldClaim, type IdempotencyScope, type StoredResponse } from './idempotency.types.js';
+import { replayedHeaders, type HeldEntry, type IdempotencyScope, type StoredResponse } from './idempotency.types.js';
 
 declare module '../common/context/request-context.js' {
   interface RequestContext {
@@ -44,8 +44,8 @@ const unavailable = () =>
  * `@Idempotent()`: claims the request's `Idempotency-Key` (one Redis round trip), replays a
  * finished response, refuses a different request (422) or a concurrent one (409), and keeps
  * the final response — status, body and `Location`, refusals included — once it is known, in
- * PostgreSQL only (a run creation keeps it in the run's own statement). A first request costs
- * the claim and nothing else; a retry of a used key costs one record lookup.
+ * PostgreSQL (a run creation keeps it in the run's own statement); Redis only marks the key
+ * done, and a retry of a finished request is answered from the record.
  *
  * It must run inside the upload interceptor (the multipart fingerprint needs the files'
  * digests) and around `VersionedResponseInterceptor`, so that what it keeps is what was sent.
@@ -73,15 +73,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const scope: IdempotencyScope = { orgId: principal.orgId, caller: callerKey(principal), key };
     const fingerprint = requestFingerprint(req);
     const value = IdempotencyStore.claimValue(req.context.requestId, fingerprint);
-    let held: HeldClaim | null;
+    let held: HeldEntry | null;
     try {
-      held = await this.store.claim(scope, value);
+      held = await this.store.claim(scope, value, this.lockMs);
     } catch (err) {
       this.logger.error({ err, msg: 'idempotency claim failed' });
       throw unavailable();
     }
     if (held) {
       if (held.fingerprint !== fingerprint) throw conflict();
+      if (held.state === 'running') throw inProgress();
       const record = await this.store.findRecord(scope).catch((err: unknown) => {
         this.logger.error({ err, msg: 'idempotency record lookup failed' });
         throw unavailable();
@@ -90,11 +91,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
         if (record.fingerprint !== fingerprint) throw conflict();
         return of(this.replay(res, record.response));
       }
-      // No response yet: the request that holds the key is still running, unless it crashed
-      // (its claim outlived the lock timeout); then this request takes its place. Clock skew
-      // between API processes only moves that moment, and even a request that is still
-      // running cannot make a second run: a run and its record commit together.
-      if (Date.now() - held.claimedAt < this.lockMs || !(await this.takeOver(scope, held, value))) throw inProgress();
+      // The marker outlived its record (purged after its 24 h): the key is free again.
+      if (!(await this.takeOver(scope, held, value))) throw inProgress();
     }
 
     const kind = this.reflector.get<ResponseKind | undefined>(RESPONSE_KIND, context.getHandler());
@@ -127,6 +125,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
       }
     }
+    await this.complete(claim);
     return body;
   }
 
@@ -152,6 +151,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     };
     const existing = await this.persist(claim, response);
     if (existing) return this.replayExisting(claim, res, existing);
+    await this.complete(claim);
     throw err;
   }
 
@@ -188,6 +188,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.release(claim);
       throw conflict();
     }
+    await this.complete(claim);
     return this.replay(res, existing);
   }
 
@@ -208,9 +209,19 @@ export class IdempotencyInterceptor implements NestInterceptor {
     };
   }
 
-  private async takeOver(scope: IdempotencyScope, held: HeldClaim, value: string): Promise<boolean> {
+  /** Marks the key done once the response is durable, so that retries are answered from PostgreSQL. */
+  private async complete(claim: IdempotencyClaim): Promise<void> {
     try {
-      return await this.store.takeOver(scope, held, value);
+      await this.store.complete(claim.scope, claim.value, claim.fingerprint);
+    } catch (err) {
+      // PostgreSQL has the record; once the claim expires, a retry is answered from there.
+      this.logger.error({ err, msg: 'could not mark the idempotency key done in Redis' });
+    }
+  }
+
+  private async takeOver(scope: IdempotencyScope, held: HeldEntry, value: string): Promise<boolean> {
+    try {
+      return await this.store.takeOver(scope, held, value, this.lockMs);
     } catch (err) {
       this.logger.error({ err, msg: 'idempotency claim failed' });
       throw unavailable();
@@ -221,7 +232,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     try {
       await this.store.release(claim.scope, claim.value);
     } catch (err) {
-      // A retry takes the claim over once the lock timeout has passed.
+      // The claim then expires after the lock timeout.
       this.logger.error({ err, msg: 'could not release the idempotency claim' });
     }
   }

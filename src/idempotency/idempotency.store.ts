@@ -6,13 +6,17 @@ import { InjectRedis } from '../redis/redis.module.js';
 import {
   RETENTION_MS,
   type DurableRecord,
-  type HeldClaim,
+  type HeldEntry,
+  type IdempotencyEntry,
   type IdempotencyScope,
   type StoredResponse,
 } from './idempotency.types.js';
 
-/** Compare-and-set: a stale claim (its request crashed) goes to exactly one successor. */
-const TAKE_OVER_SCRIPT = `
+/**
+ * Compare-and-set: only a claim's owner turns it into the "done" marker, and an entry that
+ * outlived its record goes to exactly one successor.
+ */
+const COMPARE_AND_SET_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
@@ -25,7 +29,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 type Scripted = Redis & {
-  idempotencyTakeOver(key: string, seen: string, claim: string, ttlMs: number): Promise<number>;
+  idempotencyCompareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<number>;
   idempotencyRelease(key: string, claim: string): Promise<number>;
 };
 
@@ -65,11 +69,11 @@ function recordValues(scope: IdempotencyScope, fingerprint: string, response: St
 }
 
 /**
- * Both halves of idempotency. Redis holds the claims: one `SET NX PX … GET` claims a key (or
- * returns the claim that holds it), and the claim stays for the 24 h a response is replayed,
- * so a retry knows at once that the key was used and by which request. PostgreSQL
- * (`idempotency_records`) holds every finished response: replays are answered from there, and
- * a replay after Redis lost its keys still creates no run. Redis never holds response bodies.
+ * Both halves of idempotency. Redis holds the fast path: one `SET NX PX … GET` claims a key for
+ * the lock timeout (or returns what holds it), and a finished request leaves a small "done"
+ * marker for 24 h. PostgreSQL (`idempotency_records`) holds every finished response: replays
+ * are answered from there, and a replay after Redis lost its keys still creates no run. Redis
+ * never holds response bodies.
  */
 @Injectable()
 export class IdempotencyStore {
@@ -80,34 +84,47 @@ export class IdempotencyStore {
     @InjectRedis() redis: Redis,
     @InjectDataSource() private readonly db: DataSource,
   ) {
-    if (!('idempotencyTakeOver' in redis)) {
-      redis.defineCommand('idempotencyTakeOver', { numberOfKeys: 1, lua: TAKE_OVER_SCRIPT });
+    if (!('idempotencyCompareAndSet' in redis)) {
+      redis.defineCommand('idempotencyCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_SCRIPT });
       redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     }
     this.redis = redis as Scripted;
   }
 
+  /**
+   * `v2`: entries no longer carry the response. Processes of an older version, during a rolling
+   * deploy, do not read these (nor these theirs); PostgreSQL still makes one run per key.
+   */
   static redisKey(scope: IdempotencyScope): string {
-    return `idem:${scope.orgId}:${scope.caller}:${scope.key}`;
+    return `idem:v2:${scope.orgId}:${scope.caller}:${scope.key}`;
   }
 
-  /** What a request writes as its claim: unique per request (`token`), stamped with the time. */
-  static claimValue(token: string, fingerprint: string, claimedAt = Date.now()): string {
-    return JSON.stringify({ token, fingerprint, claimedAt });
+  /** A running request's claim: unique per request (`token`). */
+  static claimValue(token: string, fingerprint: string): string {
+    return JSON.stringify({ state: 'running', token, fingerprint } satisfies IdempotencyEntry);
+  }
+
+  static doneValue(fingerprint: string): string {
+    return JSON.stringify({ state: 'done', fingerprint } satisfies IdempotencyEntry);
   }
 
   /**
-   * Claims the key with `claim` (a `claimValue`) in one round trip. Null: this request owns it
-   * now. Otherwise the claim that holds it.
+   * Claims the key with `claim` (a `claimValue`) for `lockMs`, in one round trip. Null: this
+   * request owns it now. Otherwise the entry that holds it.
    */
-  async claim(scope: IdempotencyScope, claim: string): Promise<HeldClaim | null> {
-    const previous = await this.redis.set(IdempotencyStore.redisKey(scope), claim, 'PX', RETENTION_MS, 'NX', 'GET');
-    return previous === null ? null : { ...(JSON.parse(previous) as Omit<HeldClaim, 'value'>), value: previous };
+  async claim(scope: IdempotencyScope, claim: string, lockMs: number): Promise<HeldEntry | null> {
+    const previous = await this.redis.set(IdempotencyStore.redisKey(scope), claim, 'PX', lockMs, 'NX', 'GET');
+    return previous === null ? null : { ...(JSON.parse(previous) as IdempotencyEntry), value: previous };
   }
 
-  /** Replaces `held` (a crashed request's claim) with `claim`; false when another request was first. */
-  async takeOver(scope: IdempotencyScope, held: HeldClaim, claim: string): Promise<boolean> {
-    return (await this.redis.idempotencyTakeOver(IdempotencyStore.redisKey(scope), held.value, claim, RETENTION_MS)) === 1;
+  /** Replaces this request's claim with the "done" marker (24 h); nothing if it lost the claim. */
+  async complete(scope: IdempotencyScope, claim: string, fingerprint: string): Promise<void> {
+    await this.redis.idempotencyCompareAndSet(IdempotencyStore.redisKey(scope), claim, IdempotencyStore.doneValue(fingerprint), RETENTION_MS);
+  }
+
+  /** Replaces `held` with `claim` for `lockMs`; false when another request was first. */
+  async takeOver(scope: IdempotencyScope, held: HeldEntry, claim: string, lockMs: number): Promise<boolean> {
+    return (await this.redis.idempotencyCompareAndSet(IdempotencyStore.redisKey(scope), held.value, claim, lockMs)) === 1;
   }
 
   /** Lets the key be used again at once (5xx, 429, an error that is not a refusal). */

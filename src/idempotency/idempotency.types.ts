@@ -14,15 +14,11 @@ export interface StoredResponse {
   headers: Record<string, string>;
 }
 
-/** The claim Redis holds under a used key: which request took it, when, for which fingerprint. */
-export interface HeldClaim {
-  token: string;
-  fingerprint: string;
-  /** Epoch ms: a claim older than the lock timeout whose key has no record is a crashed request's. */
-  claimedAt: number;
-  /** The claim exactly as stored (compare-and-set). */
-  value: string;
-}
+/** What Redis holds under a used key: a running request's claim, or the marker of a finished one. */
+export type IdempotencyEntry = { state: 'running'; token: string; fingerprint: string } | { state: 'done'; fingerprint: string };
+
+/** An entry as read back, with its exact stored form (for compare-and-set). */
+export type HeldEntry = IdempotencyEntry & { value: string };
 
 /** A finished request as PostgreSQL keeps it (the durable copy). */
 export interface DurableRecord {
@@ -31,7 +27,7 @@ export interface DurableRecord {
   runId: string | null;
 }
 
-/** How long a finished response is replayed (and a key's claim kept). */
+/** How long a finished response is replayed. */
 export const RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** Headers of a response that are part of what is replayed (lower-case names). */
