@@ -80,6 +80,12 @@ async function holdRecordRow(t: TestApp, scope: IdempotencyScope): Promise<{ rel
   };
 }
 
+/** The scope and fingerprint the run route gives `key` on a JSON run request of `f` (to seed Redis as a request would). */
+function keyOf(f: Fixture, key: string, body: unknown): { scope: IdempotencyScope; fingerprint: string } {
+  const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
+  return { scope: { orgId: f.org.id, caller: `key:${f.keyId}`, key }, fingerprint };
+}
+
 /** Waits until `predicate` holds (generous deadline for a busy machine). */
 async function until(predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -405,10 +411,8 @@ describe('run route idempotency: lock timeout and released keys', () => {
   it('frees the key of a request that never finished after IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', async () => {
     const f = await fixture(t);
     const key = randomUUID();
-    const path = `${f.agent.path}/run`;
     // A claim exactly as a request that crashed mid-way leaves it (same fingerprint, lock = 1 s).
-    const fingerprint = requestFingerprint({ method: 'POST', originalUrl: path, headers: {}, body: { input: { ticket: 'x' } } } as never);
-    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    const { scope, fingerprint } = keyOf(f, key, { input: { ticket: 'x' } });
     await t.app.get(IdempotencyStore).claim(scope, IdempotencyStore.claimValue('req_crashed', fingerprint), t.config.runs.idempotencyLockTimeoutSeconds * 1000);
 
     expectProblem(await h.run(f, key, { input: { ticket: 'x' } }), 409, 'idempotency_in_progress');
@@ -430,8 +434,7 @@ describe('run route idempotency: lock timeout and released keys', () => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'window' } };
-    const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
-    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    const { scope, fingerprint } = keyOf(f, key, body);
     // The state between the run's statement and its job: record committed, claim still running.
     const store = t.app.get(IdempotencyStore);
     await store.claim(scope, IdempotencyStore.claimValue('req_first', fingerprint), 60_000);
@@ -444,8 +447,7 @@ describe('run route idempotency: lock timeout and released keys', () => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'purged' } };
-    const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
-    const scope: IdempotencyScope = { orgId: f.org.id, caller: `key:${f.keyId}`, key };
+    const { scope, fingerprint } = keyOf(f, key, body);
     await t.redis.set(IdempotencyStore.redisKey(scope), IdempotencyStore.doneValue(fingerprint), 'PX', 60_000);
 
     const res = await h.run(f, key, body);
