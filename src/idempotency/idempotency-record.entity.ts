@@ -1,8 +1,9 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
- * The durable half of idempotency: a finished request's response, kept 24 h so a replay is
- * answered (and creates no run) even if Redis lost its keys in between.
+ * The durable half of idempotency, and the only copy of a finished request's response: kept
+ * 24 h, it answers every replay (and makes sure none creates a run, even if Redis lost its
+ * keys in between).
  */
 @Entity('idempotency_records')
 @Index(['expiresAt'])
