@@ -230,9 +230,11 @@ describe('multipart runs: files', () => {
       expect(expectProblem(first, 413, 'payload_too_large').param).toBe('notes');
       const replay = await withTicket(post().set('Idempotency-Key', key)).attach('notes', huge, 'huge.txt');
       expect([replay.status, replay.headers['idempotent-replayed'], replay.body]).toEqual([413, 'true', first.body]);
-      // The corrected request is another request: a new key is needed.
+      // The corrected request is another request: a new key is needed. So is one with other files.
       const corrected = await withTicket(post().set('Idempotency-Key', key)).attach('notes', TEXT, 'small.txt');
       expectProblem(corrected, 422, 'idempotency_conflict');
+      const otherFiles = await withTicket(post().set('Idempotency-Key', key)).attach('attachment', PDF, 'a.pdf').attach('notes', huge, 'huge.txt');
+      expectProblem(otherFiles, 422, 'idempotency_conflict');
       await nothingLeft(before);
     });
 

@@ -58,8 +58,8 @@ const tooLarge = (part: string, limit: number) =>
  *
  * Nothing is refused here. A body over a limit (a file over the server limit `MAX_UPLOAD_BYTES`,
  * a text part over the JSON limit, too many parts: 413) or not usable as multipart (no
- * boundary, malformed, a repeated text part: 400) is still read to its end, its staged files
- * dropped, and the problem recorded as `uploads.problem`: it is refused at the body step, after
+ * boundary, malformed, a repeated text part: 400) is still read to its end (bytes past a limit
+ * are dropped, never stored), and the problem recorded as `uploads.problem`: it is refused at the body step, after
  * the agent, permission and version checks, and kept for the Idempotency-Key like any refusal
  * (the problem is part of the fingerprint). Everything else (which parts the agent accepts,
  * per-field sizes and types) is the service's job, in its documented turn.
@@ -142,9 +142,13 @@ export class RunUploadInterceptor implements NestInterceptor {
         const files = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
         // A malformed body also cuts the part being staged short: that failure is the malformation's.
         const error = aborted ?? (unusable ? undefined : results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason);
-        if (error || unusable) await this.discard({ fields, files });
-        if (error) return reject(error);
-        resolve(unusable ? { fields, files: [], problem: unusable } : { fields, files });
+        if (error) {
+          await this.discard({ fields, files });
+          return reject(error);
+        }
+        // With a problem the files are not used, but they stay (discarded with the response) so
+        // that the fingerprint tells two refused requests with different files apart.
+        resolve(unusable ? { fields, files, problem: unusable } : { fields, files });
       };
 
       parser.on('field', (name, value, info) => {
