@@ -96,4 +96,41 @@ describe('live runs the queue lost', () => {
     expect(entry).toMatchObject({ type: 'system', event: 'worker_lost', data: { reason: 'its job is gone from the queue' } });
     expect(await sweeper.sweep()).toBe(0);
   });
+
+  it('pages through live runs: 500 long ones with live jobs do not hide a lost one behind them', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
+    const sweeper = worker.app.get(OrphanRunsSweeper);
+    sweeper.onApplicationShutdown();
+    const template = await startRun(api, caller, agent);
+    expect((await pollRun(api, caller, template.id)).status).toBe('success');
+
+    // Copies of a real run: 500 `running` ones, oldest first, whose jobs wait (delayed) in the
+    // queue, then one `running` run without a job, last in the sweep's order.
+    const tag = template.id.slice(-12);
+    const copy = (id: string, createdAt: string) => `
+      INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status, input,
+                        metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, created_at, started_at)
+      SELECT ${id}, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, 'running', input,
+             metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, ${createdAt}, now() - interval '10 minutes'
+        FROM runs, generate_series(1, $2::int) g WHERE runs.id = $1`;
+    await api.db.query(copy(`'run_long_' || g || '_${tag}'`, `now() - interval '10 minutes' + g * interval '1 ms'`), [template.id, 500]);
+    await api.db.query(copy(`'run_lost_${tag}'`, `now() - interval '1 minute'`), [template.id, 1]);
+    const long = Array.from({ length: 500 }, (_, i) => `run_long_${i + 1}_${tag}`);
+    await queue.addBulk(long.map((runId) => ({ name: 'run', data: { runId, orgId: org.id }, opts: { jobId: runId, delay: 3_600_000 } })));
+    try {
+      expect(await sweeper.sweep()).toBe(1);
+      // (Read from the table: these ids are not the API's.)
+      expect(await api.db.query(`SELECT status, error_code FROM runs WHERE id = $1`, [`run_lost_${tag}`])).toEqual([
+        { status: 'failed', error_code: 'worker_lost' },
+      ]);
+      const [{ running }] = await api.db.query(`SELECT count(*)::int AS running FROM runs WHERE id = ANY($1) AND status = 'running'`, [long]);
+      expect(running).toBe(500);
+    } finally {
+      await Promise.all(long.map((id) => queue.remove(id)));
+      await api.db.query(`DELETE FROM runs WHERE id = ANY($1)`, [[...long, `run_lost_${tag}`]]);
+    }
+  });
 });
