@@ -276,6 +276,42 @@ describe('run logs, the event stream and ?wait', () => {
       release.open();
       expect((await pollRun(t, caller, accepted.id)).status).toBe('cancelled');
     });
+
+    it('leaves nothing subscribed when the client leaves while its stream is being set up', async () => {
+      const release = gate();
+      fake.reply({ text: 'held', release: release.promise });
+      const accepted = await startRun(t, caller, agent);
+      await fake.waitFor((requests) => requests.length === 1);
+      const server = cut.app.getHttpServer() as import('node:http').Server;
+      if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      const { request } = await import('node:http');
+      const channel = `agent-runs:run:${accepted.id}`;
+      const subscribers = async () => Number(((await t.redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
+      try {
+        // The stream waits for Redis to confirm its subscription; the client leaves meanwhile.
+        const arrived = new Promise((resolve) => server.once('request', resolve));
+        const leaving = request({ host: '127.0.0.1', port, path: `/api/runs/${accepted.id}/events`, headers: caller.headers });
+        leaving.on('error', () => undefined);
+        leaving.end();
+        await arrived;
+        await new Promise((r) => setTimeout(r, 100));
+        leaving.destroy();
+        await relay.up();
+
+        // A second stream proves the subscriber is back; once it ends, the channel must be free.
+        const stream = await openEventStream(cut, `/api/runs/${accepted.id}/events`, caller.headers);
+        await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
+        expect(await subscribers()).toBe(1);
+        stream.close();
+        const deadline = Date.now() + 5_000;
+        while ((await subscribers()) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(await subscribers()).toBe(0);
+      } finally {
+        release.open();
+      }
+      expect((await pollRun(t, caller, accepted.id)).status).toBe('success');
+    });
   });
 
   it('ends open streams and waits on shutdown, so the server closes (an EventSource reconnects elsewhere)', async () => {
