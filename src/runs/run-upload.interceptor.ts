@@ -59,10 +59,11 @@ const tooLarge = (part: string, limit: number) =>
  * Nothing is refused here. A body over a limit (a file over the server limit `MAX_UPLOAD_BYTES`,
  * a text part over the JSON limit, too many parts: 413) or not usable as multipart (no
  * boundary, malformed, a repeated text part: 400) is still read to its end (bytes past a limit
- * are dropped, never stored), and the problem recorded as `uploads.problem`: it is refused at the body step, after
- * the agent, permission and version checks, and kept for the Idempotency-Key like any refusal
- * (the problem is part of the fingerprint). Everything else (which parts the agent accepts,
- * per-field sizes and types) is the service's job, in its documented turn.
+ * are dropped, never stored), and the problem is recorded as `uploads.problem`. It is refused
+ * at the body step, after the agent, permission and version checks, and kept for the
+ * Idempotency-Key like any refusal (the problem is part of the fingerprint). Everything else
+ * (which parts the agent accepts, per-field sizes and types) is the service's job, in its
+ * documented turn.
  *
  * Staged files the service did not commit are discarded before the response leaves, whatever
  * the outcome (refusal, error, idempotent replay), so nothing is left behind.
