@@ -32,6 +32,17 @@ describe('live runs the queue lost', () => {
     await fake?.close();
   });
 
+  /** A fresh agent, the queue, and a worker whose sweep the test drives itself. */
+  const sweepWithWorker = async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
+    const sweeper = worker.app.get(OrphanRunsSweeper);
+    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
+    return { agent, queue, sweeper };
+  };
+
   it('are re-queued by a worker and executed exactly once; runs that have a job are left alone', async () => {
     const model = await createFakeModel(api, org, fake);
     const agent = await createAgent(api, org, { modelName: model.name });
@@ -63,12 +74,7 @@ describe('live runs the queue lost', () => {
   });
 
   it('end failed when running without a job, or live while the queue is done with their job; live runs with a live job are left alone', async () => {
-    const model = await createFakeModel(api, org, fake);
-    const agent = await createAgent(api, org, { modelName: model.name });
-    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
-    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
-    const sweeper = worker.app.get(OrphanRunsSweeper);
-    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
+    const { agent, queue, sweeper } = await sweepWithWorker();
 
     // Two runs that really ran, put back to `running` as a lost terminal write would leave them.
     const [jobless, finishedJob] = [await startRun(api, caller, agent), await startRun(api, caller, agent)];
@@ -98,12 +104,7 @@ describe('live runs the queue lost', () => {
   });
 
   it('pages through live runs: 500 long ones with live jobs do not hide a lost one behind them', async () => {
-    const model = await createFakeModel(api, org, fake);
-    const agent = await createAgent(api, org, { modelName: model.name });
-    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
-    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
-    const sweeper = worker.app.get(OrphanRunsSweeper);
-    sweeper.onApplicationShutdown();
+    const { agent, queue, sweeper } = await sweepWithWorker();
     const template = await startRun(api, caller, agent);
     expect((await pollRun(api, caller, template.id)).status).toBe('success');
 
