@@ -146,7 +146,7 @@ describe('POST /api/runs/{runId}/cancel', () => {
       let settled = false;
       const appended = api.app
         .get(RunLogsService)
-        .append({ id: run.id, orgId: org.id }, { type: 'progress', event: 'progress', level: 'info', message: 'late' }, { whileRunning: true })
+        .appendWhileRunning({ id: run.id, orgId: org.id }, { type: 'progress', event: 'progress', level: 'info', message: 'late' })
         .finally(() => (settled = true));
       // The worker's append waits for the cancel instead of reading the run as still running.
       await new Promise((resolve) => setTimeout(resolve, 300));

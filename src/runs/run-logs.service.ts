@@ -56,23 +56,19 @@ export class RunLogsService {
   }
 
   /**
-   * Appends an entry. With `whileRunning`, the entry is written only while the run is still
-   * `running`, so a worker that lost a race with cancellation adds nothing after the end. The
-   * check share-locks the run row: a terminal write in flight (which holds the row) is waited
-   * for and then seen, and one that comes later waits for this entry to commit, so the entry
-   * is never committed after the run's terminal entry (which a stream closes on).
+   * Appends an entry while the run is `running`, so a worker that lost a race with cancellation
+   * adds nothing after the end (null: nothing written). The check share-locks the run row: a
+   * terminal write in flight (which holds the row) is waited for and then seen, and one that
+   * comes later waits for this entry to commit, so the entry is never committed after the run's
+   * terminal entry (which a stream closes on). Transitions write their own entries (see
+   * `RunLifecycleService`).
    */
-  async append(run: { id: string; orgId: string }, entry: RunLogInput, options: { whileRunning?: boolean } = {}): Promise<RunLogEntry | null> {
-    const values = [run.id, run.orgId, entry.type, entry.event, entry.level, entry.message, JSON.stringify(entry.data ?? {})];
+  async appendWhileRunning(run: { id: string; orgId: string }, entry: RunLogInput): Promise<RunLogEntry | null> {
     const rows: LogRow[] = await this.db.query(
-      options.whileRunning
-        ? `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
-           SELECT $1, $2, $3, $4, $5, $6, $7::jsonb WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status = 'running' FOR SHARE)
-           RETURNING id, type, event, level, message, data, created_at`
-        : `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-           RETURNING id, type, event, level, message, data, created_at`,
-      values,
+      `INSERT INTO run_logs (run_id, org_id, type, event, level, message, data)
+       SELECT $1, $2, $3, $4, $5, $6, $7::jsonb WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status = 'running' FOR SHARE)
+       RETURNING id, type, event, level, message, data, created_at`,
+      [run.id, run.orgId, entry.type, entry.event, entry.level, entry.message, JSON.stringify(entry.data ?? {})],
     );
     if (rows.length === 0) return null;
     const log = presentLogRow(rows[0]);

@@ -140,12 +140,12 @@ export class RunExecutor implements OnModuleInit {
     const run = await this.lifecycle.find(runId);
     if (!run || run.status !== 'running' || !resumed) return null;
     const files = await this.lifecycle.filesOf(run);
-    const entry = await this.logs.append(run, {
+    const entry = await this.logs.appendWhileRunning(run, {
       type: 'system',
       event: 'run_resumed',
       level: 'warn',
       message: 'The worker executing this run stopped before finishing it; running it again.',
-    }, { whileRunning: true });
+    });
     // No entry: the run ended (a cancel) since it was read.
     if (!entry) return null;
     this.lifecycle.publishStatus(run, files);
@@ -189,7 +189,7 @@ export class RunExecutor implements OnModuleInit {
       if (err instanceof ModelCallError) {
         // The run's model could not be resolved (deleted since the run was accepted, or no
         // server default in this process): a model failure like any other, not an internal error.
-        await this.logs.append(run, adapterErrorLog(err, 1, true), { whileRunning: true });
+        await this.logs.appendWhileRunning(run, adapterErrorLog(err, 1, true));
         await this.finish(run, files, { status: 'failed', error: err.message, errorCode: 'model_error', ...totals });
         return 'finished';
       }
@@ -223,7 +223,7 @@ export class RunExecutor implements OnModuleInit {
     // A log entry is only written while the run is `running`: none written means it was
     // cancelled (or ended) without this worker hearing of it, so it calls the model no more.
     const logWhileRunning = async (entry: RunLogInput) => {
-      if (!(await this.logs.append(run, entry, { whileRunning: true }))) throw new Interruption('cancelled');
+      if (!(await this.logs.appendWhileRunning(run, entry))) throw new Interruption('cancelled');
     };
     let answer: ChatAnswer | null = null;
     for (let attempt = 1; !answer; attempt++) {
