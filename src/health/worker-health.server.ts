@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { newRequestId } from '../common/ids.js';
-import { problemBody } from '../common/problem/problem-response.js';
+import { problemBody, problemHeaders } from '../common/problem/problem-response.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
@@ -56,6 +56,7 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
     const requestId = newRequestId();
     const path = (req.url ?? '/').split('?')[0].replace(/(.)\/$/, '$1');
     let status = 200;
+    let headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
     let body: unknown;
     try {
       if (!ROUTES.has(path)) throw new ProblemException('not_found', 'A worker process serves only GET /health and GET /ready.');
@@ -64,19 +65,14 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
       }
       body = path === '/health' ? { status: 'ok' } : await this.health.ready();
     } catch (err) {
-      const problem = err instanceof ProblemException ? err : new ProblemException('internal_error', 'The probe failed.');
       if (!(err instanceof ProblemException)) this.logger.error({ err, msg: 'worker health probe failed' });
+      const problem = err instanceof ProblemException ? err : new ProblemException('internal_error', 'The probe failed.');
       status = problem.status;
+      headers = problemHeaders(problem);
       body = problemBody(problem, requestId);
-      for (const [name, value] of Object.entries(problem.options.headers ?? {})) res.setHeader(name, value);
-      if (problem.options.retryAfter !== undefined) res.setHeader('Retry-After', String(problem.options.retryAfter));
     }
     const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'Content-Type': status < 400 ? 'application/json; charset=utf-8' : 'application/problem+json',
-      'Content-Length': Buffer.byteLength(text),
-      'Request-Id': requestId,
-    });
+    res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(text), 'Request-Id': requestId });
     res.end(req.method === 'HEAD' ? undefined : text);
   }
 }

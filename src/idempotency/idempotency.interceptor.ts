@@ -6,7 +6,7 @@ import type { ApiVersion } from '../api-versions/api-version.js';
 import { transformResponse, type ResponseKind } from '../api-versions/version-transforms.js';
 import { RESPONSE_KIND, type HttpResponse } from '../api-versions/versioned-response.interceptor.js';
 import { callerKey } from '../auth/principal.js';
-import { problemBody } from '../common/problem/problem-response.js';
+import { problemBody, problemHeaders } from '../common/problem/problem-response.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
@@ -142,12 +142,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw err;
     }
     // Rendered exactly as the global filter will write it (same request id, same body).
-    const headers: Record<string, string> = { ...(err.options.headers ?? {}), 'Content-Type': 'application/problem+json' };
-    if (err.options.retryAfter !== undefined) headers['Retry-After'] = String(err.options.retryAfter);
     const response: StoredResponse = {
       status: err.status,
       body: problemBody(err, req.context.requestId),
-      headers: replayedHeaders(headers),
+      headers: replayedHeaders(problemHeaders(err)),
     };
     const existing = await this.persist(claim, response);
     if (existing) return this.replayExisting(claim, res, existing);

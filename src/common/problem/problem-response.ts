@@ -19,6 +19,13 @@ export function problemBody(problem: ProblemException, requestId: string): Recor
   };
 }
 
+/** A problem response's headers: its own (`Allow`, …), `Retry-After` when it has one, and its media type. */
+export function problemHeaders(problem: ProblemException): Record<string, string> {
+  const headers: Record<string, string> = { ...(problem.options.headers ?? {}), 'Content-Type': 'application/problem+json' };
+  if (problem.options.retryAfter !== undefined) headers['Retry-After'] = String(problem.options.retryAfter);
+  return headers;
+}
+
 /**
  * Writes a problem response. Used by the global filter and by the few middlewares that run
  * before Nest's exception layer (body parsing), so every refusal has the same shape.
@@ -30,9 +37,7 @@ export function writeProblem(req: Request, res: Response, problem: ProblemExcept
   }
   const body = JSON.stringify(problemBody(problem, req.context.requestId));
   res.status(problem.status);
-  for (const [name, value] of Object.entries(problem.options.headers ?? {})) res.setHeader(name, value);
-  if (problem.options.retryAfter !== undefined) res.setHeader('Retry-After', String(problem.options.retryAfter));
-  res.setHeader('Content-Type', 'application/problem+json');
+  for (const [name, value] of Object.entries(problemHeaders(problem))) res.setHeader(name, value);
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
 }
