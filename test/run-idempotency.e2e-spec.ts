@@ -443,6 +443,17 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(await h.countRuns(f.org.id)).toBe(0);
   });
 
+  it('answers 422 when the record of a done key holds another request (Redis had lost the key in between)', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const body = { input: { ticket: 'second' } };
+    const { scope, fingerprint } = keyOf(f, key, body);
+    await t.redis.set(IdempotencyStore.redisKey(scope), IdempotencyStore.doneValue(fingerprint), 'PX', 60_000);
+    await t.app.get(IdempotencyStore).saveRecord(scope, keyOf(f, key, { input: { ticket: 'first' } }).fingerprint, { status: 201, body: {}, headers: {} }, null);
+    expectProblem(await h.run(f, key, body), 422, 'idempotency_conflict');
+    expect(await h.countRuns(f.org.id)).toBe(0);
+  });
+
   it('frees a key whose done marker outlived its record (purged after 24 h)', async () => {
     const f = await fixture(t);
     const key = randomUUID();

@@ -224,6 +224,12 @@ describe('multipart runs: files', () => {
       expectProblem(await withTicket(post(missing)).attach('notes', huge, 'huge.txt'), 404, 'agent_not_found');
       expectProblem(await tooManyParts(post(missing)), 404, 'agent_not_found');
       expect(expectProblem(await tooManyParts(post()), 413, 'payload_too_large').detail).toContain('20 text parts');
+      const tooManyFiles = withTicket(post());
+      for (let i = 0; i <= 100; i++) tooManyFiles.attach('images', PNG, `${i}.png`);
+      expect(expectProblem(await tooManyFiles, 413, 'payload_too_large').detail).toContain('100 files');
+      const bigText = await withTicket(post()).field('metadata', JSON.stringify({ k: 'v'.repeat(t.config.http.maxJsonBodyBytes) })).attach('attachment', PDF, 'a.pdf');
+      expect(expectProblem(bigText, 413, 'payload_too_large').param).toBe('metadata');
+      expectProblem(await post(missing).field('metadata', 'x'.repeat(t.config.http.maxJsonBodyBytes + 1)), 404, 'agent_not_found');
 
       const key = `limit-${Date.now()}`;
       const first = await withTicket(post().set('Idempotency-Key', key)).attach('notes', huge, 'huge.txt');
