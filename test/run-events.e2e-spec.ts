@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RunStreamService } from '../src/runs/run-stream.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { Relay, via } from './support/relay.js';
 import { testConfig } from './support/test-env.js';
@@ -335,6 +336,29 @@ describe('run logs, the event stream and ?wait', () => {
     expect(answered.body).toMatchObject({ id: accepted.id, status: 'running' });
 
     release.open();
+    await pollRun(t, caller, accepted.id);
+  });
+
+  it('ends a stream and answers a wait at once when they start while the process shuts down', async () => {
+    const closing = await startApp({ PROCESS_ROLE: 'api' });
+    const release = gate();
+    fake.reply({ text: 'late', release: release.promise });
+    const accepted = await startRun(t, caller, agent);
+    await fake.waitFor((requests) => requests.length === 1);
+    try {
+      closing.app.get(RunStreamService).beforeApplicationShutdown();
+      const stream = await openEventStream(closing, `/api/runs/${accepted.id}/events`, caller.headers);
+      await stream.ended;
+      // Its status and the log so far, then the end, without `done`: the run is still running.
+      expect(stream.events.filter((e) => e.event !== 'log').map((e) => `${e.event}:${e.data.status}`)).toEqual(['status:running']);
+      const started = Date.now();
+      const waited = await getRun(closing, caller, accepted.id, '?wait=50');
+      expect(waited.body).toMatchObject({ id: accepted.id, status: 'running' });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      release.open();
+      await closing.close();
+    }
     await pollRun(t, caller, accepted.id);
   });
 
