@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { RunStreamService } from '../src/runs/run-stream.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { Relay, via } from './support/relay.js';
@@ -276,6 +279,21 @@ describe('run logs, the event stream and ?wait', () => {
 
       release.open();
       expect((await pollRun(t, caller, accepted.id)).status).toBe('cancelled');
+    });
+
+    it('cancels a pending run within its bounds although the queue cannot drop the job', async () => {
+      const queue = t.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+      await queue.pause(); // the run stays pending
+      try {
+        const accepted = await startRun(t, caller, agent);
+        const started = Date.now();
+        const cancelled = await cut.request().post(`/api/runs/${accepted.id}/cancel`).set(caller.headers);
+        expect(cancelled.body).toMatchObject({ id: accepted.id, status: 'cancelled' });
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(await queue.getJob(accepted.id)).toBeDefined(); // left for the worker to skip
+      } finally {
+        await queue.resume();
+      }
     });
 
     it('leaves nothing subscribed when the client leaves while its stream is being set up', async () => {
