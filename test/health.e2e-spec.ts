@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDependencies } from '../src/database/dependencies.js';
+import { HealthService } from '../src/health/health.service.js';
 import { WorkerHealthServer } from '../src/health/worker-health.server.js';
 import { startApp, type TestApp } from './support/app.js';
 import { expectProblem, signUp } from './support/factories.js';
@@ -130,6 +131,14 @@ describe('the probe server of a worker-only process (WORKER_HEALTH_PORT)', () =>
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     await other.close();
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('refuses to start on a port already taken, naming the setting', async () => {
+    const taken = worker.app.get(WorkerHealthServer).port!;
+    // The server alone, as a second worker would boot it (a whole app failing to boot would leave its connections open here).
+    const second = new WorkerHealthServer(worker.app.get(HealthService), { ...worker.config, worker: { ...worker.config.worker, healthPort: taken } });
+    await expect(second.onApplicationBootstrap()).rejects.toThrow(new RegExp(`^WORKER_HEALTH_PORT ${taken}: .*EADDRINUSE`));
+    expect(second.port).toBeNull();
   });
 });
 

@@ -25,7 +25,8 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(3000);
     expect(config.apiVersions.default).toBe('2026-03-21');
     expect(config.runs).toMatchObject({ rateLimitPerMinute: 20, orgMaxConcurrentRuns: 50, idempotencyLockTimeoutSeconds: 60, eventsKeepAliveSeconds: 15 });
-    expect(config.worker.role).toBe('all');
+    expect(config.worker).toMatchObject({ role: 'all', healthPort: null });
+    expect(config.shutdownTimeoutSeconds).toBe(20);
     expect(config.models).toEqual({ allowPrivateUrls: true, serverDefault: null });
     expect(config.secrets.modelKey).toHaveLength(32);
   });
@@ -57,6 +58,10 @@ describe('loadConfig', () => {
     ['IDEMPOTENCY_LOCK_TIMEOUT_SECONDS', 'sixty'],
     ['MAX_UPLOAD_BYTES', 'lots'],
     ['SSE_KEEP_ALIVE_SECONDS', '0'],
+    ['WORKER_HEALTH_PORT', '70000'],
+    ['WORKER_HEALTH_PORT', 'probe'],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '0'],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '601'],
     ['ALLOW_PRIVATE_MODEL_URLS', 'maybe'],
     ['MIGRATIONS_RUN', 'yes please'],
     ['LOG_LEVEL', 'loud'],
@@ -97,10 +102,13 @@ describe('loadConfig', () => {
       FILE_STORAGE_DIR: '/tmp/files',
       MAX_UPLOAD_BYTES: '1024',
       SSE_KEEP_ALIVE_SECONDS: '2',
+      WORKER_HEALTH_PORT: '3001',
+      SHUTDOWN_TIMEOUT_SECONDS: '45',
     });
     expect(config.http.port).toBe(8080);
     expect(config.runs).toMatchObject({ rateLimitPerMinute: 5, orgMaxConcurrentRuns: 2, idempotencyLockTimeoutSeconds: 5, maxUploadBytes: 1024, eventsKeepAliveSeconds: 2 });
-    expect(config.worker).toMatchObject({ role: 'worker', concurrency: 3 });
+    expect(config.worker).toMatchObject({ role: 'worker', concurrency: 3, healthPort: 3001 });
+    expect(config.shutdownTimeoutSeconds).toBe(45);
     expect(config.apiVersions.default).toBe('2026-06-11');
     expect(config.files.storageDir).toBe('/tmp/files');
   });
