@@ -27,6 +27,15 @@ describe('run logs, the event stream and ?wait', () => {
   let caller: RunCaller;
   let agent: { path: string };
 
+  /** A run whose model call is held until `release.open()`; resolves once the call has arrived. */
+  const heldRun = async (text: string) => {
+    const release = gate();
+    fake.reply({ text, release: release.promise });
+    const accepted = await startRun(t, caller, agent);
+    await fake.waitFor((requests) => requests.length === 1);
+    return { accepted, release };
+  };
+
   beforeAll(async () => {
     fake = await FakeModelServer.start();
     t = await startApp({ MODEL_RETRY_BASE_DELAY_MS: '20', SSE_KEEP_ALIVE_SECONDS: '1' });
@@ -212,10 +221,7 @@ describe('run logs, the event stream and ?wait', () => {
     });
 
     it('answers with the live run when the time is up', async () => {
-      const release = gate();
-      fake.reply({ text: 'late', release: release.promise });
-      const accepted = await startRun(t, caller, agent);
-      await fake.waitFor((requests) => requests.length === 1);
+      const { accepted, release } = await heldRun('late');
       const started = Date.now();
       const res = await getRun(t, caller, accepted.id, '?wait=1');
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
@@ -261,10 +267,7 @@ describe('run logs, the event stream and ?wait', () => {
     });
 
     it('?wait= still answers when its time is up, /events answers 503 before the stream starts, cancel still cancels', async () => {
-      const release = gate();
-      fake.reply({ text: 'held', release: release.promise });
-      const accepted = await startRun(t, caller, agent);
-      await fake.waitFor((requests) => requests.length === 1);
+      const { accepted, release } = await heldRun('held');
 
       const waited = await getRun(cut, caller, accepted.id, '?wait=1');
       expect(waited.status).toBe(200);
@@ -297,10 +300,7 @@ describe('run logs, the event stream and ?wait', () => {
     });
 
     it('leaves nothing subscribed when the client leaves while its stream is being set up', async () => {
-      const release = gate();
-      fake.reply({ text: 'held', release: release.promise });
-      const accepted = await startRun(t, caller, agent);
-      await fake.waitFor((requests) => requests.length === 1);
+      const { accepted, release } = await heldRun('held');
       const server = cut.app.getHttpServer() as import('node:http').Server;
       if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as { port: number };
@@ -335,10 +335,7 @@ describe('run logs, the event stream and ?wait', () => {
 
   it('ends open streams and waits on shutdown, so the server closes (an EventSource reconnects elsewhere)', async () => {
     const closing = await startApp({ PROCESS_ROLE: 'api' });
-    const release = gate();
-    fake.reply({ text: 'outlived', release: release.promise });
-    const accepted = await startRun(t, caller, agent);
-    await fake.waitFor((requests) => requests.length === 1);
+    const { accepted, release } = await heldRun('outlived');
     const stream = await openEventStream(closing, `/api/runs/${accepted.id}/events`, caller.headers);
     await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
     // Shut down once the wait has reached the server (it is answered whether or not it is waiting yet).
@@ -359,10 +356,7 @@ describe('run logs, the event stream and ?wait', () => {
 
   it('ends a stream and answers a wait at once when they start while the process shuts down', async () => {
     const closing = await startApp({ PROCESS_ROLE: 'api' });
-    const release = gate();
-    fake.reply({ text: 'late', release: release.promise });
-    const accepted = await startRun(t, caller, agent);
-    await fake.waitFor((requests) => requests.length === 1);
+    const { accepted, release } = await heldRun('late');
     try {
       closing.app.get(RunStreamService).beforeApplicationShutdown();
       const stream = await openEventStream(closing, `/api/runs/${accepted.id}/events`, caller.headers);

@@ -430,27 +430,42 @@ describe('run route idempotency: lock timeout and released keys', () => {
     expect(replay.body).toEqual(retry.body);
   });
 
-  it('answers 409 while the first request still runs, even once its record is committed (its run may yet be withdrawn)', async () => {
+  /** Leaves the key as a finished request would in Redis (its "done" marker), whatever PostgreSQL holds. */
+  const markDone = async (f: Fixture, key: string, body: unknown) => {
+    const seeded = keyOf(f, key, body);
+    await t.redis.set(IdempotencyStore.redisKey(seeded.scope), IdempotencyStore.doneValue(seeded.fingerprint), 'PX', 60_000);
+    return seeded;
+  };
+
+  it.each([
+    {
+      // The state between the run's statement and its job: record committed, claim still running.
+      label: '409 while the first request still runs, even once its record is committed (its run may yet be withdrawn)',
+      seed: async (f: Fixture, key: string, body: unknown) => {
+        const { scope, fingerprint } = keyOf(f, key, body);
+        const store = t.app.get(IdempotencyStore);
+        await store.claim(scope, IdempotencyStore.claimValue('req_first', fingerprint), 60_000);
+        await store.saveRecord(scope, fingerprint, { status: 201, body: { id: 'run_x' }, headers: {} }, null);
+      },
+      status: 409,
+      code: 'idempotency_in_progress',
+    },
+    {
+      // Redis had lost the key in between, and another request used it.
+      label: '422 when the record of a done key holds another request',
+      seed: async (f: Fixture, key: string, body: unknown) => {
+        const { scope } = await markDone(f, key, body);
+        await t.app.get(IdempotencyStore).saveRecord(scope, keyOf(f, key, { input: { ticket: 'other' } }).fingerprint, { status: 201, body: {}, headers: {} }, null);
+      },
+      status: 422,
+      code: 'idempotency_conflict',
+    },
+  ])('answers $label', async ({ seed, status, code }) => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'window' } };
-    const { scope, fingerprint } = keyOf(f, key, body);
-    // The state between the run's statement and its job: record committed, claim still running.
-    const store = t.app.get(IdempotencyStore);
-    await store.claim(scope, IdempotencyStore.claimValue('req_first', fingerprint), 60_000);
-    await store.saveRecord(scope, fingerprint, { status: 201, body: { id: 'run_x' }, headers: {} }, null);
-    expectProblem(await h.run(f, key, body), 409, 'idempotency_in_progress');
-    expect(await h.countRuns(f.org.id)).toBe(0);
-  });
-
-  it('answers 422 when the record of a done key holds another request (Redis had lost the key in between)', async () => {
-    const f = await fixture(t);
-    const key = randomUUID();
-    const body = { input: { ticket: 'second' } };
-    const { scope, fingerprint } = keyOf(f, key, body);
-    await t.redis.set(IdempotencyStore.redisKey(scope), IdempotencyStore.doneValue(fingerprint), 'PX', 60_000);
-    await t.app.get(IdempotencyStore).saveRecord(scope, keyOf(f, key, { input: { ticket: 'first' } }).fingerprint, { status: 201, body: {}, headers: {} }, null);
-    expectProblem(await h.run(f, key, body), 422, 'idempotency_conflict');
+    await seed(f, key, body);
+    expectProblem(await h.run(f, key, body), status, code);
     expect(await h.countRuns(f.org.id)).toBe(0);
   });
 
@@ -458,8 +473,7 @@ describe('run route idempotency: lock timeout and released keys', () => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'purged' } };
-    const { scope, fingerprint } = keyOf(f, key, body);
-    await t.redis.set(IdempotencyStore.redisKey(scope), IdempotencyStore.doneValue(fingerprint), 'PX', 60_000);
+    const { scope, fingerprint } = await markDone(f, key, body);
 
     const res = await h.run(f, key, body);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
