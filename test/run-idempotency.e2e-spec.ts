@@ -437,30 +437,30 @@ describe('run route idempotency: lock timeout and released keys', () => {
     return seeded;
   };
 
-  it.each([
-    {
-      // The state between the run's statement and its job: record committed, claim still running.
-      label: '409 while the first request still runs, even once its record is committed (its run may yet be withdrawn)',
-      seed: async (f: Fixture, key: string, body: unknown) => {
+  /** Seeds a key's state as Redis and PostgreSQL would hold it, then a retry must get `status`. */
+  type HeldKey = (f: Fixture, key: string, body: unknown) => Promise<void>;
+  it.each<[string, HeldKey, number, string]>([
+    [
+      '409 while the first request still runs, even once its record is committed (its run may yet be withdrawn)',
+      async (f, key, body) => {
         const { scope, fingerprint } = keyOf(f, key, body);
         const store = t.app.get(IdempotencyStore);
         await store.claim(scope, IdempotencyStore.claimValue('req_first', fingerprint), 60_000);
         await store.saveRecord(scope, fingerprint, { status: 201, body: { id: 'run_x' }, headers: {} }, null);
       },
-      status: 409,
-      code: 'idempotency_in_progress',
-    },
-    {
-      // Redis had lost the key in between, and another request used it.
-      label: '422 when the record of a done key holds another request',
-      seed: async (f: Fixture, key: string, body: unknown) => {
+      409,
+      'idempotency_in_progress',
+    ],
+    [
+      '422 when the record of a done key holds another request (Redis had lost the key in between)',
+      async (f, key, body) => {
         const { scope } = await markDone(f, key, body);
         await t.app.get(IdempotencyStore).saveRecord(scope, keyOf(f, key, { input: { ticket: 'other' } }).fingerprint, { status: 201, body: {}, headers: {} }, null);
       },
-      status: 422,
-      code: 'idempotency_conflict',
-    },
-  ])('answers $label', async ({ seed, status, code }) => {
+      422,
+      'idempotency_conflict',
+    ],
+  ])('answers %s', async (_label, seed, status, code) => {
     const f = await fixture(t);
     const key = randomUUID();
     const body = { input: { ticket: 'window' } };
