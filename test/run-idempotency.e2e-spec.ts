@@ -10,6 +10,8 @@ import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAgent, type TestAgent } from './support/agents.js';
 import { createApiKey, createOrg, expectProblem, type TestOrg } from './support/factories.js';
+import { Relay, via } from './support/relay.js';
+import { testConfig } from './support/test-env.js';
 
 const NEW = '2026-06-11';
 const OLD = '2026-03-21';
@@ -564,5 +566,39 @@ describe('run route idempotency when the queue fails (5xx)', () => {
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(await h.countRuns(f.org.id)).toBe(1);
     expect(await h.countJobs(f.org.id)).toBe(1);
+  });
+});
+
+describe('run route idempotency while PostgreSQL is unreachable (a relay in front of it, cut)', () => {
+  let t: TestApp;
+  let h: ReturnType<typeof helpers>;
+  const pg = Relay.to(testConfig().database.url, 5432);
+
+  beforeAll(async () => {
+    await pg.up();
+    t = await startApp({ RUN_RATE_LIMIT_PER_MINUTE: '100000', PROCESS_ROLE: 'api', DATABASE_URL: via(testConfig().database.url, pg.port) });
+    h = helpers(() => t, () => t.app.get<Queue>(getQueueToken(RUNS_QUEUE)));
+  });
+  afterAll(async () => {
+    await pg.up().catch(() => undefined);
+    await t?.close();
+    await pg.down();
+  });
+
+  it('answers 503 for a retry of a finished key whose record cannot be read, and keeps the key', async () => {
+    const f = await fixture(t);
+    const key = randomUUID();
+    const body = { input: { ticket: 'x' } };
+    const first = await h.run(f, key, body); // also leaves the API key in the credential cache
+    expect(first.status).toBe(201);
+    await pg.down();
+    try {
+      const retry = await h.run(f, key, body);
+      expect(expectProblem(retry, 503, 'service_unavailable').detail).toMatch(/^Idempotency is temporarily unavailable/);
+    } finally {
+      await pg.up();
+    }
+    const later = await h.run(f, key, body);
+    expect([later.status, later.headers['idempotent-replayed'], later.body]).toEqual([201, 'true', first.body]);
   });
 });
