@@ -1,5 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Worker, type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrphanRunsSweeper } from '../src/runs/execution/orphan-runs.sweeper.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
@@ -15,7 +16,7 @@ import { createAgent, createFakeModel, keyCaller, pollRun, runLogs, startRun, ty
  */
 describe('live runs the queue lost', () => {
   let api: TestApp;
-  let worker: TestApp;
+  let worker: TestApp | undefined;
   let fake: FakeModelServer;
   let org: TestOrg;
   let caller: RunCaller;
@@ -32,15 +33,20 @@ describe('live runs the queue lost', () => {
     await fake?.close();
   });
 
+  /** The worker's sweeper, with its own timer stopped: the test sweeps, so counts are exact. */
+  const workerSweeper = async () => {
+    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
+    const sweeper = worker.app.get(OrphanRunsSweeper);
+    sweeper.onApplicationShutdown();
+    return sweeper;
+  };
+
   /** A fresh agent, the queue, and a worker whose sweep the test drives itself. */
   const sweepWithWorker = async () => {
     const model = await createFakeModel(api, org, fake);
     const agent = await createAgent(api, org, { modelName: model.name });
     const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
-    worker ??= await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
-    const sweeper = worker.app.get(OrphanRunsSweeper);
-    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
-    return { agent, queue, sweeper };
+    return { agent, queue, sweeper: await workerSweeper() };
   };
 
   it('are re-queued by a worker and executed exactly once; runs that have a job are left alone', async () => {
@@ -57,9 +63,7 @@ describe('live runs the queue lost', () => {
     await api.db.query(`UPDATE runs SET created_at = created_at - interval '10 seconds' WHERE id = ANY($1)`, [[orphan.id, queued.id]]);
 
     // The test drives the sweep itself rather than waiting for the worker's timer.
-    worker = await startApp({ PROCESS_ROLE: 'worker', ORPHAN_RUN_SWEEP_SECONDS: '5' });
-    const sweeper = worker.app.get(OrphanRunsSweeper);
-    sweeper.onApplicationShutdown(); // stops its own timer: the test sweeps, so counts are exact
+    const sweeper = await workerSweeper();
     const requeued = await sweeper.sweep();
     expect(requeued).toBeGreaterThanOrEqual(1);
     expect(await sweeper.sweep()).toBe(0);
@@ -133,5 +137,44 @@ describe('live runs the queue lost', () => {
       await Promise.all(long.map((id) => queue.remove(id)));
       await api.db.query(`DELETE FROM runs WHERE id = ANY($1)`, [[...long, `run_lost_${tag}`]]);
     }
+  });
+
+  it('end as the queue failed their job: a job that stalled too often as worker_lost, any other failure as internal_error', async () => {
+    // No worker takes jobs while the test fails two by hand, as BullMQ would after giving up.
+    await worker?.close();
+    worker = undefined;
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
+    const stalled = await startRun(api, caller, agent);
+    const broken = await startRun(api, caller, agent);
+    const failing = new Worker(RUNS_QUEUE, null, { connection: queue.opts.connection, prefix: queue.opts.prefix, autorun: false });
+    try {
+      for (const [run, failure] of [
+        [stalled, 'job stalled more than allowable limit'],
+        [broken, 'the executor threw'],
+      ] as const) {
+        const token = randomUUID();
+        const job = await failing.getNextJob(token);
+        expect(job?.id).toBe(run.id);
+        await job!.moveToFailed(new Error(failure), token);
+        expect(await queue.getJob(run.id).then((j) => j?.getState())).toBe('failed');
+      }
+    } finally {
+      await failing.close();
+    }
+    // Their runs stayed live, as if the failure's own terminal write had been lost.
+    await api.db.query(`UPDATE runs SET status = 'running', started_at = now() - interval '10 seconds' WHERE id = ANY($1)`, [[stalled.id, broken.id]]);
+
+    const sweeper = await workerSweeper();
+    expect(await sweeper.sweep()).toBe(2);
+    expect(await pollRun(api, caller, stalled.id)).toMatchObject({ status: 'failed', errorCode: 'worker_lost' });
+    expect(await pollRun(api, caller, broken.id)).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    expect((await runLogs(api, caller, broken.id)).at(-1)).toMatchObject({
+      type: 'system',
+      data: { reason: 'its job is failed: the executor threw' },
+    });
+    expect(await sweeper.sweep()).toBe(0);
+    expect(fake.requestsFor(model.model)).toHaveLength(0);
   });
 });
