@@ -241,6 +241,9 @@ describe('multipart runs: files', () => {
       expectProblem(corrected, 422, 'idempotency_conflict');
       const otherFiles = await withTicket(post().set('Idempotency-Key', key)).attach('attachment', PDF, 'a.pdf').attach('notes', huge, 'huge.txt');
       expectProblem(otherFiles, 422, 'idempotency_conflict');
+      // The oversized file counts by the bytes received up to the limit: other content is another request.
+      const otherHuge = await withTicket(post().set('Idempotency-Key', key)).attach('notes', Buffer.alloc(SERVER_LIMIT + 1, 'b'), 'huge.txt');
+      expectProblem(otherHuge, 422, 'idempotency_conflict');
       await nothingLeft(before);
     });
 

@@ -216,7 +216,9 @@ export class RunUploadInterceptor implements NestInterceptor {
     }
     const filename = cleanFilename(info.filename);
     // Browsers send an empty, nameless part for a file input left blank: that is no file.
-    if (truncated || (staged.size === 0 && filename === '')) {
+    // A file cut at the limit is kept (only its first bytes, with the refused request's other
+    // files) so that the fingerprint tells two oversized files apart.
+    if (!truncated && staged.size === 0 && filename === '') {
       await this.storage.discard(staged.key);
       return null;
     }

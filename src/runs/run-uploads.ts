@@ -24,7 +24,8 @@ export interface RunUploads {
   /**
    * Why the body cannot be used: over a limit (413) or not usable multipart (no boundary,
    * malformed, a repeated text part: 400). It is refused at the body step (API.md section 5,
-   * step 9), like malformed JSON. The files fully received are then only fingerprinted.
+   * step 9), like malformed JSON. The files received (an oversized one up to the limit) are
+   * then only fingerprinted.
    */
   problem?: ProblemException;
 }
