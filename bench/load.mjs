@@ -35,14 +35,17 @@ export function eachProcess(visit) {
   return true;
 }
 
-/** CPU ticks by process group: this generator, the server (SERVER_PID, else every other node), postgres, redis. */
+/**
+ * CPU ticks by process group (this generator, the server: SERVER_PID, else every other node,
+ * postgres, redis), per pid: backends come and go during a phase (the pool closes idle ones).
+ */
 export function procTicks(serverPid) {
-  const by = { generator: 0, server: 0, postgres: 0, redis: 0 };
+  const by = { generator: new Map(), server: new Map(), postgres: new Map(), redis: new Map() };
   const read = eachProcess(({ pid, comm, ticks }) => {
-    if (pid === process.pid) by.generator += ticks;
-    else if (serverPid ? pid === serverPid : comm === 'node') by.server += ticks;
-    else if (comm === 'postgres') by.postgres += ticks;
-    else if (comm === 'redis-server') by.redis += ticks;
+    if (pid === process.pid) by.generator.set(pid, ticks);
+    else if (serverPid ? pid === serverPid : comm === 'node') by.server.set(pid, ticks);
+    else if (comm === 'postgres') by.postgres.set(pid, ticks);
+    else if (comm === 'redis-server') by.redis.set(pid, ticks);
   });
   if (!read) return null;
   try {
@@ -57,7 +60,9 @@ export function procTicks(serverPid) {
 
 function cpuDelta(a, b, seconds) {
   if (!a || !b) return null;
-  const pct = (k) => Math.round(((b[k] - a[k]) / TICK / seconds) * 100);
+  // A process started during the phase counts from zero; one that exited is not counted (never negative).
+  const used = (k) => [...b[k]].reduce((sum, [pid, ticks]) => sum + ticks - (a[k].get(pid) ?? 0), 0);
+  const pct = (k) => Math.round((used(k) / TICK / seconds) * 100);
   const tot = b.hostTotal - a.hostTotal;
   return {
     host: tot > 0 ? Math.round((1 - (b.hostIdle - a.hostIdle) / tot) * 100) : null, // % of all cores
