@@ -2,6 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
+import type { Redis } from 'ioredis';
+import { currentContext } from '../src/common/context/request-context.js';
+import { RunEventsService } from '../src/runs/run-events.service.js';
 import { RunStreamService } from '../src/runs/run-stream.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { Relay, via } from './support/relay.js';
@@ -331,6 +334,27 @@ describe('run logs, the event stream and ?wait', () => {
       }
       expect((await pollRun(t, caller, accepted.id)).status).toBe('success');
     });
+  });
+
+  it('receives run events on a subscriber that carries no request’s context, so its logs name no request', async () => {
+    // A fresh process: its subscriber connection is created by this stream's request.
+    const fresh = await startApp({ PROCESS_ROLE: 'api' });
+    const { accepted, release } = await heldRun('context');
+    try {
+      const stream = await openEventStream(fresh, `/api/runs/${accepted.id}/events`, caller.headers);
+      await stream.waitFor((e) => e.event === 'status' && e.data.status === 'running');
+      const subscriber = (fresh.app.get(RunEventsService) as unknown as { subscriber: Redis }).subscriber;
+      const contexts: unknown[] = [];
+      subscriber.on('message', () => contexts.push(currentContext()));
+      release.open();
+      await stream.ended;
+      expect(stream.events.at(-1)?.event).toBe('done');
+      expect(contexts.length).toBeGreaterThan(0);
+      expect(contexts.filter((c) => c !== undefined)).toEqual([]);
+    } finally {
+      release.open();
+      await fresh.close();
+    }
   });
 
   it('ends open streams and waits on shutdown, so the server closes (an EventSource reconnects elsewhere)', async () => {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { outsideRequests } from '../common/context/request-context.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
 import { createRedis, InjectRedis } from '../redis/redis.module.js';
@@ -117,7 +118,8 @@ export class RunEventsService implements OnApplicationShutdown {
   private connection(): Redis {
     if (this.subscriber) return this.subscriber;
     // A subscriber connection keeps retrying for ever: it must come back after a Redis blip.
-    const sub = createRedis(this.config.redis.url, { maxRetriesPerRequest: null });
+    // Created by the first stream's request, it must not log with that request's ids.
+    const sub = outsideRequests(() => createRedis(this.config.redis.url, { maxRetriesPerRequest: null }));
     sub.on('message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) {
         try {

@@ -37,6 +37,15 @@ export function runInContext<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
+/**
+ * Runs `fn` outside any request's context. For long-lived resources created lazily while a
+ * request is served (a connection): their events would otherwise carry that request's context,
+ * and its ids, into every later log line.
+ */
+export function outsideRequests<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 /** The context of the request being served, when there is one (logs outside requests have none). */
 export function currentContext(): RequestContext | undefined {
   return storage.getStore();
