@@ -79,6 +79,20 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('documents limit and cursor, once each, on every cursor-paged list', () => {
+    const lists = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => JSON.stringify(op.responses['200'] ?? {}).includes('ListEnvelopeDto'))
+        .map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, names: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })),
+    );
+    expect(lists.map((l) => l.route)).toEqual(
+      expect.arrayContaining(['GET /api/orgs', 'GET /api/orgs/{orgId}/members', 'GET /api/api-keys', 'GET /api/runs', 'GET /api/agents/{scope}/{name}/versions']),
+    );
+    for (const { route, names } of lists) {
+      expect({ route, paging: names.filter((n) => n === 'limit' || n === 'cursor').sort() }).toEqual({ route, paging: ['cursor', 'limit'] });
+    }
+  });
+
   it('documents how each authenticated route is reached: session only or session and key', () => {
     const security = (route: string) => (operation(route)!.security ?? []).flatMap((s) => Object.keys(s)).sort();
     expect(security('POST /api/api-keys')).toEqual(['session']);

@@ -1,5 +1,5 @@
-import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import type { AgentPath } from '../catalog/agent-path.js';
@@ -29,11 +29,6 @@ import { ApiRunListQueries } from '../runs/runs.controller.js';
 import { RunDto } from '../runs/runs.dto.js';
 import { RunsService, type RunCreateRequest } from '../runs/runs.service.js';
 
-const ApiPaging = () =>
-  applyDecorators(
-    ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
-    ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' }, description: 'The `nextCursor` of the previous page.' }),
-  );
 const ApiVersionParam = () =>
   ApiParam({ name: 'version', description: 'An exact published version.', schema: { type: 'string', example: '1.2.0' } });
 const ApiTagParam = () =>
@@ -67,7 +62,6 @@ export class AgentsController {
   @Get()
   @Auth({ permission: 'agents:read' })
   @ApiOperation({ summary: 'List agents', description: 'Newest first, cursor paging.' })
-  @ApiPaging()
   @ApiListResponse(AgentDto)
   list(@OrgCaller() caller: OrgPrincipal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<AgentView>> {
     return this.agents.list(caller.orgId, parsePageRequest(query));
@@ -115,7 +109,6 @@ export class AgentsController {
   @Auth({ permission: 'agents:read' })
   @ApiAgentPath()
   @ApiOperation({ summary: 'List versions', description: 'Newest (highest) first, yanked ones included, each with the dist-tags pointing at it. Cursor paging.' })
-  @ApiPaging()
   @ApiListResponse(AgentVersionSummaryDto, 'A page of versions, highest first.')
   @ApiInvalidPath()
   @ApiAgentNotFound()

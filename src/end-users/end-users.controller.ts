@@ -32,8 +32,6 @@ export class EndUsersController {
   @Get()
   @Auth({ permission: 'end-users:read' })
   @ApiOperation({ summary: 'List end-users', description: 'Newest first, cursor paging; `?externalId=` finds one by your id.' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
-  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'externalId', required: false, schema: { type: 'string' } })
   @ApiListResponse(EndUserDto)
   list(@OrgCaller() caller: OrgPrincipal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<EndUserDto>> {

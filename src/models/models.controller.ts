@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
@@ -28,8 +28,6 @@ export class ModelsController {
   @Get()
   @Auth({ permission: 'models:read' })
   @ApiOperation({ summary: 'List the organization’s models', description: 'Newest first, cursor paging.' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
-  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
   @ApiListResponse(ModelDto)
   list(@OrgCaller() caller: OrgPrincipal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<ModelDto>> {
     return this.models.list(caller.orgId, parsePageRequest(query));

@@ -19,8 +19,6 @@ export const ApiRunListQueries = () =>
   applyDecorators(
   ApiQuery({ name: 'status', required: false, description: `One of ${RUN_STATUSES.join(', ')}, or several comma-separated.`, schema: { type: 'string', example: 'pending,running' } }),
   ApiQuery({ name: 'endUser', required: false, description: 'Only runs created on behalf of this end-user (`eu_…`).', schema: { type: 'string', pattern: '^eu_' } }),
-  ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
-  ApiQuery({ name: 'cursor', required: false, description: 'The `nextCursor` of the previous page.', schema: { type: 'string' } }),
   );
 
 /**

@@ -1,5 +1,5 @@
 import { applyDecorators, type Type } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiProperty, ApiQuery, getSchemaPath } from '@nestjs/swagger';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ProblemException } from '../problem/problem.exception.js';
 
@@ -136,9 +136,16 @@ export class ListEnvelopeDto {
   @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
 }
 
-/** Documents a list route's 200: the envelope with `data` items of `item`. */
+/** Documents a cursor-paged list route: `?limit=&cursor=` and its 200, the envelope with `data` items of `item`. */
 export function ApiListResponse(item: Type<unknown>, description = 'A page of results, newest first.') {
   return applyDecorators(
+    ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
+    ApiQuery({
+      name: 'cursor',
+      required: false,
+      description: 'The `nextCursor` of the previous page; absent (or empty) for the first page.',
+      schema: { type: 'string' },
+    }),
     ApiExtraModels(ListEnvelopeDto, item),
     ApiOkResponse({
       description,
