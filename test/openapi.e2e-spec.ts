@@ -72,7 +72,10 @@ describe('OpenAPI document', () => {
       }
       const authenticated = (op.security ?? []).length > 0;
       if (authenticated) {
-        for (const status of ['400', '401', '403', '404']) expect(op.responses[status], `${route} ${status}`).toBeDefined();
+        for (const status of ['400', '401', '403']) expect(op.responses[status], `${route} ${status}`).toBeDefined();
+        // Only what names something by path can be not found (an unknown org is 403, an empty filter an empty list).
+        expect(op.responses['404'] !== undefined, `${route} 404`).toBe(route.includes('{'));
+        expect(op.responses['401']!.headers?.['WWW-Authenticate'], route).toBeDefined();
         const headers = (op.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
         expect(headers, route).toContain('Appstrate-Version');
       }
@@ -91,6 +94,50 @@ describe('OpenAPI document', () => {
     for (const { route, names } of lists) {
       expect({ route, paging: names.filter((n) => n === 'limit' || n === 'cursor').sort() }).toEqual({ route, paging: ['cursor', 'limit'] });
     }
+  });
+
+  it('closes every request body schema, nested manifest parts included (unknown fields are refused)', () => {
+    const schemas = doc.components.schemas;
+    for (const name of ['CreateRunJsonDto', 'CreateOrgDto', 'CreateAgentDto', 'AgentManifestDto', 'ManifestInputDto', 'FileConstraintDto', 'CreateModelDto']) {
+      expect({ name, additionalProperties: schemas[name].additionalProperties }).toEqual({ name, additionalProperties: false });
+    }
+    expect(schemas.RunDto.additionalProperties).toBeUndefined();
+    expect(schemas.CreateEndUserDto.properties.externalId).toMatchObject({ type: ['string', 'null'] });
+  });
+
+  it('documents the run route’s refusals with the headers they carry, and run outputs as any JSON value', () => {
+    const run = operation('POST /api/agents/{scope}/{name}/run')!;
+    for (const status of ['403', '404', '409', '413', '415', '422', '429', '503']) {
+      expect(Object.keys(run.responses[status]!.headers ?? {}), status).toEqual(expect.arrayContaining(['RateLimit-Policy', 'RateLimit']));
+    }
+    for (const status of ['400', '404', '413', '422']) expect(run.responses[status]!.headers?.['Idempotent-Replayed'], status).toBeDefined();
+    expect(run.responses['401']!.headers?.['RateLimit']).toBeUndefined();
+    const output = doc.components.schemas.RunResultDto.properties.output;
+    expect(output.type).toBeUndefined();
+    expect(output.oneOf.map((s: { type: string }) => s.type)).toEqual(expect.arrayContaining(['object', 'string']));
+    expect(doc.components.schemas.RunLogEntryDto.required).toContain('data');
+  });
+
+  it('documents the events stream’s Last-Event-ID and 503, and run_not_found on a run’s routes', () => {
+    const events = operation('GET /api/runs/{runId}/events')!;
+    expect((events.parameters ?? []).map((p) => p.name)).toContain('Last-Event-ID');
+    expect(events.responses['503']).toBeDefined();
+    expect(operation('GET /api/runs/{runId}/logs')!.responses['503']).toBeUndefined();
+    const example = (route: string) => JSON.stringify(operation(route)!.responses['404']!.content);
+    for (const route of ['GET /api/runs/{runId}', 'GET /api/runs/{runId}/logs', 'POST /api/runs/{runId}/cancel']) expect(example(route), route).toContain('run_not_found');
+  });
+
+  it('documents 409 conflict where a unique name or the last owner can refuse a write', () => {
+    for (const route of ['POST /api/orgs', 'POST /api/orgs/{orgId}/members', 'PATCH /api/orgs/{orgId}/members/{userId}', 'DELETE /api/orgs/{orgId}/members/{userId}', 'POST /api/end-users', 'POST /api/models']) {
+      expect(JSON.stringify(operation(route)!.responses['409']?.content ?? null), route).toContain('conflict');
+    }
+  });
+
+  it('describes Better Auth’s answers as it sends them', () => {
+    const signUp = operation('POST /api/auth/sign-up/email')!;
+    expect(Object.keys(signUp.responses).sort()).toEqual(['200', '400', '422']);
+    expect(JSON.stringify(signUp.responses['200']!.content)).toContain('"token"');
+    expect(JSON.stringify(operation('GET /api/auth/get-session')!.responses['200']!.content)).toContain('null');
   });
 
   it('documents how each authenticated route is reached: session only or session and key', () => {

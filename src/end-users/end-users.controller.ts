@@ -6,6 +6,7 @@ import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { CreateEndUserDto, EndUserDto } from './end-users.dto.js';
 import { EndUsersService } from './end-users.service.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
 /** `?externalId=` once, 1..255 characters; anything else is a 400 naming it. */
 function externalIdFilter(value: unknown): string | undefined {
@@ -25,6 +26,7 @@ export class EndUsersController {
   @Auth({ permission: 'end-users:write' })
   @ApiOperation({ summary: 'Create an end-user', description: '`externalId` is unique in the organization (409 `conflict`).' })
   @ApiCreatedResponse({ type: EndUserDto })
+  @ApiProblem(409, 'The externalId is taken in this organization', 'conflict')
   create(@OrgCaller() caller: OrgPrincipal, @Body() dto: CreateEndUserDto): Promise<EndUserDto> {
     return this.endUsers.create(caller.orgId, dto);
   }

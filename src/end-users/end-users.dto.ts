@@ -3,15 +3,15 @@ import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validato
 import { IsMetadata } from '../common/validation/metadata.js';
 
 export class CreateEndUserDto {
-  @ApiPropertyOptional({ example: 'customer-42', minLength: 1, maxLength: 255, description: 'Your own id for this person; unique in the organization.' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'customer-42', minLength: 1, maxLength: 255, description: 'Your own id for this person; unique in the organization.' })
   @IsOptional() @IsString() @Length(1, 255)
   externalId?: string | null;
 
-  @ApiPropertyOptional({ example: 'Ada Lovelace', minLength: 1, maxLength: 200 })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Ada Lovelace', minLength: 1, maxLength: 200 })
   @IsOptional() @IsString() @Length(1, 200)
   name?: string | null;
 
-  @ApiPropertyOptional({ example: 'ada@example.com', maxLength: 320 })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'ada@example.com', maxLength: 320 })
   @IsOptional() @IsString() @MaxLength(320) @IsEmail()
   email?: string | null;
 

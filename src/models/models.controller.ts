@@ -6,6 +6,7 @@ import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/
 import { UuidParam } from '../common/http/uuid-param.pipe.js';
 import { CreateModelDto, ModelDto } from './models.dto.js';
 import { ModelsService } from './models.service.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
 @ApiTags('Models')
 @Controller('models')
@@ -21,6 +22,7 @@ export class ModelsController {
       '`isDefault: true` makes it the organization’s one default model, atomically replacing the previous one; it defaults to false.',
   })
   @ApiCreatedResponse({ type: ModelDto })
+  @ApiProblem(409, 'The name is taken in this organization', 'conflict')
   create(@OrgCaller() caller: OrgPrincipal, @Body() dto: CreateModelDto): Promise<ModelDto> {
     return this.models.create(caller.orgId, dto);
   }

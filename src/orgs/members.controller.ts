@@ -5,6 +5,7 @@ import type { OrgPrincipal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { AddMemberDto, MemberDto, UpdateMemberDto } from './members.dto.js';
 import { MembersService } from './members.service.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
 const ORG_PARAM = ApiParam({ name: 'orgId', format: 'uuid' });
 const USER_PARAM = ApiParam({ name: 'userId', description: 'The member’s user id.' });
@@ -31,6 +32,7 @@ export class MembersController {
     description: 'Unknown email → 404 `not_found`; already a member → 409 `conflict`; granting `owner` needs an owner (403).',
   })
   @ApiCreatedResponse({ type: MemberDto })
+  @ApiProblem(409, 'Already a member', 'conflict')
   add(@OrgCaller() caller: OrgPrincipal, @Body() dto: AddMemberDto): Promise<MemberDto> {
     return this.members.add(caller, dto);
   }
@@ -44,6 +46,7 @@ export class MembersController {
     description: 'Only an owner may grant, change or remove `owner` (403, checked first); the last owner cannot be demoted (409 `conflict`).',
   })
   @ApiOkResponse({ type: MemberDto })
+  @ApiProblem(409, 'The last owner cannot be demoted', 'conflict')
   update(@OrgCaller() caller: OrgPrincipal, @Param('userId') userId: string, @Body() dto: UpdateMemberDto): Promise<MemberDto> {
     return this.members.changeRole(caller, userId, dto.role);
   }
@@ -58,6 +61,7 @@ export class MembersController {
     description: 'Only an owner may remove an owner (403, checked first); the last owner cannot be removed (409 `conflict`). The API keys the member created in this organization are revoked at once (adding the member back does not revive them).',
   })
   @ApiNoContentResponse({ description: 'Removed.' })
+  @ApiProblem(409, 'The last owner cannot be removed', 'conflict')
   async remove(@OrgCaller() caller: OrgPrincipal, @Param('userId') userId: string): Promise<void> {
     await this.members.remove(caller, userId);
   }

@@ -5,6 +5,7 @@ import type { OrgPrincipal, Principal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
 import { OrgsService } from './orgs.service.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
 @ApiTags('Organizations')
 @Controller('orgs')
@@ -15,6 +16,7 @@ export class OrgsController {
   @Auth({ org: 'none', sessionOnly: true })
   @ApiOperation({ summary: 'Create an organization', description: 'The caller becomes its owner; its API version is pinned to the platform default.' })
   @ApiCreatedResponse({ type: OrgDto })
+  @ApiProblem(409, 'The slug is taken', 'conflict')
   create(@CurrentPrincipal() caller: Principal, @Body() dto: CreateOrgDto): Promise<OrgDto> {
     return this.orgs.create(caller.userId, dto);
   }

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiPropertyOptional, ApiQuery, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiQuery, getSchemaPath } from '@nestjs/swagger';
+import { ANY_JSON } from '../common/openapi/openapi.js';
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import { ListEnvelopeDto } from '../common/http/pagination.js';
 import { MAX_LOGS_PAGE } from './run-logs.service.js';
@@ -12,7 +13,7 @@ import { RunDto } from './runs.dto.js';
  */
 
 export class RunLogEntryDto {
-  @ApiProperty({ example: 42, description: 'Ascending within a run; `since` and `Last-Event-ID` take it.' }) id: number;
+  @ApiProperty({ type: 'integer', example: 42, description: 'Ascending within a run; `since` and `Last-Event-ID` take it.' }) id: number;
   @ApiProperty({ enum: ['system', 'progress', 'result'] }) type: string;
   @ApiProperty({
     example: 'progress',
@@ -23,7 +24,7 @@ export class RunLogEntryDto {
   event: string;
   @ApiProperty({ enum: ['debug', 'info', 'warn', 'error'] }) level: string;
   @ApiProperty({ example: 'Calling the model (attempt 1 of 3).' }) message: string;
-  @ApiPropertyOptional({ description: 'Details; for `result/output`, the run’s output itself.', example: { attempt: 1 } })
+  @ApiProperty({ ...ANY_JSON, description: 'Details (`{}` when there are none); for `result/output`, the run’s output itself.', example: { attempt: 1 } })
   data: unknown;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
@@ -76,7 +77,6 @@ export const ApiRunLogs = () =>
       },
     }),
     ApiProblem(404, 'No such run for this caller', 'run_not_found'),
-    ApiProblem(503, 'Live events cannot be followed right now (Redis did not confirm the subscription within 3 s); retry, or poll the run', 'service_unavailable'),
   );
 
 const STREAM_DOC = `Server-Sent Events (\`text/event-stream\`) following one run. Events, in order:
@@ -112,10 +112,17 @@ export const ApiRunEvents = () =>
   applyDecorators(
     ApiOperation({ summary: 'Follow a run (Server-Sent Events)', description: STREAM_DOC }),
     RUN_ID,
+    ApiHeader({
+      name: 'Last-Event-ID',
+      required: false,
+      description: 'The `id:` of the last log event received: only later entries are sent (an EventSource sends it when it reconnects).',
+      schema: { type: 'integer', minimum: 0 },
+    }),
     ApiProduces('text/event-stream'),
     ApiOkResponse({
       description: 'The event stream (see the operation description for the events).',
       content: { 'text/event-stream': { schema: { type: 'string', example: 'event: status\ndata: {"object":"run",…}\n\n' } } },
     }),
     ApiProblem(404, 'No such run for this caller', 'run_not_found'),
+    ApiProblem(503, 'Live events cannot be followed right now (Redis did not confirm the subscription within 3 s); retry, or poll the run', 'service_unavailable'),
   );

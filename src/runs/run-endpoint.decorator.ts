@@ -3,6 +3,7 @@ import { ApiConsumes, ApiExtension, ApiExtraModels, ApiOperation, ApiQuery, ApiR
 import { VersionedResponse } from '../api-versions/versioned-response.interceptor.js';
 import { Auth } from '../auth/auth.decorators.js';
 import { OwnBodyChecks } from '../common/http/body.guard.js';
+import { WWW_AUTHENTICATE } from '../common/openapi/openapi.js';
 import { PROBLEM_CODES, problemType, type ProblemCode } from '../common/problem/problem-codes.js';
 import { Idempotent } from '../idempotency/idempotency.decorator.js';
 import { RateLimit, RATE_LIMIT_RESPONSE_HEADERS } from '../rate-limit/rate-limit.decorator.js';
@@ -53,11 +54,12 @@ function problems(status: number, description: string, examples: ProblemExample[
 }
 
 const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } } };
-const SUCCESS_HEADERS = {
-  'Appstrate-Version': { $ref: '#/components/headers/Appstrate-Version' },
-  ...RATE_LIMIT_RESPONSE_HEADERS,
+const REPLAYED = {
   'Idempotent-Replayed': { description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.', schema: { type: 'string', enum: ['true'] } },
 };
+const SUCCESS_HEADERS = { 'Appstrate-Version': { $ref: '#/components/headers/Appstrate-Version' }, ...RATE_LIMIT_RESPONSE_HEADERS, ...REPLAYED };
+/** On refusals from the rate-limit step on (a 400 for a header or path refused earlier has neither); kept ones are replayed. */
+const REFUSAL_HEADERS = { ...RATE_LIMIT_RESPONSE_HEADERS, ...REPLAYED };
 
 const DESCRIPTION = `Starts a run of \`@scope/name\` and answers at once; the run executes in the background (poll \`GET /api/runs/{id}\`, or follow \`/events\`).
 
@@ -155,37 +157,37 @@ export const RunEndpoint = () =>
       { code: 'invalid_end_user_id', detail: 'Appstrate-User must be an end-user id starting with eu_.', param: 'Appstrate-User' },
       { code: 'header_not_allowed', detail: 'Appstrate-User can only be used with an API key.', param: 'Appstrate-User' },
       { code: 'invalid_request', detail: 'Send the organization id in the X-Org-Id header.', param: 'X-Org-Id' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(401, 'Missing, invalid or expired session or API key.', [
       { code: 'unauthorized', detail: 'Invalid or expired API key' },
       { code: 'unauthorized', detail: 'Invalid or missing session' },
-    ]),
+    ], WWW_AUTHENTICATE),
     problems(403, 'Not a member, wrong organization, missing `agents:run`, or an unknown end-user.', [
       { code: 'forbidden', detail: 'This request requires the agents:run permission.' },
       { code: 'invalid_end_user', detail: 'Appstrate-User names no end-user of this organization.', param: 'Appstrate-User' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(404, 'No such agent, version or model in the caller’s organization.', [
       { code: 'agent_not_found', detail: 'No agent @acme/triage in this organization.' },
       { code: 'agent_version_not_found', detail: 'No dist-tag named beta.' },
       { code: 'not_found', detail: 'modelId names no model of this organization.', param: 'modelId' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(409, 'A request with this Idempotency-Key is still running.', [
       { code: 'idempotency_in_progress', detail: 'A request with this Idempotency-Key is still being processed. Retry shortly.', param: 'Idempotency-Key', retryAfter: 1 },
-    ], RETRY_AFTER),
+    ], { ...RATE_LIMIT_RESPONSE_HEADERS, ...RETRY_AFTER }),
     problems(413, 'A file over its field’s `maxSize` or the server limit, or too many parts.', [
       { code: 'payload_too_large', detail: 'A file in part attachment exceeds its limit of 5242880 bytes.', param: 'attachment' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(415, 'A body that is neither JSON nor multipart/form-data, or has no Content-Type.', [
       { code: 'unsupported_media_type', detail: 'Send the run request as application/json or multipart/form-data.', param: 'Content-Type' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(422, 'The Idempotency-Key was used for a different request.', [
       { code: 'idempotency_conflict', detail: 'This Idempotency-Key was already used for a different request (method, path, query, Appstrate-User or body). Use a new key.', param: 'Idempotency-Key' },
-    ]),
+    ], REFUSAL_HEADERS),
     problems(429, 'Over the per-caller rate limit, or the organization has too many runs pending or running.', [
       { code: 'rate_limited', detail: 'Too many requests. Please try again shortly.', retryAfter: 12 },
       { code: 'org_run_concurrency_exceeded', detail: 'The organization already has 50 runs pending or running; retry when some have finished.', retryAfter: 5 },
     ], { ...RATE_LIMIT_RESPONSE_HEADERS, ...RETRY_AFTER }),
     problems(503, 'The queue (or another backing service) is unreachable; nothing was created.', [
       { code: 'service_unavailable', detail: 'The run queue is unreachable, so the run was not created. Please retry shortly.', retryAfter: 1 },
-    ], RETRY_AFTER),
+    ], { ...RATE_LIMIT_RESPONSE_HEADERS, ...RETRY_AFTER }),
   );

@@ -4,6 +4,7 @@ import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import type { Request, Response } from 'express';
 import { ApiListResponse, type ListEnvelope } from '../common/http/pagination.js';
+import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import { ApiCancelRun, ApiRunEvents, ApiRunLogs, ApiRunWaitQuery } from './run-activity.openapi.js';
 import { RunCancelService } from './run-cancel.service.js';
 import type { RunLogEntry } from './run-log.presenter.js';
@@ -55,6 +56,7 @@ export class RunsController {
   @ApiParam({ name: 'runId', schema: { type: 'string', example: 'run_0193b2c4-7a1e-7c3d-9f00-123456789abc' } })
   @ApiRunWaitQuery()
   @ApiOkResponse({ type: RunDto })
+  @ApiProblem(404, 'No such run for this caller (another organization’s, or another end-user’s under `Appstrate-User`)', 'run_not_found')
   get(
     @OrgCaller() caller: OrgPrincipal,
     @Param('runId') runId: string,

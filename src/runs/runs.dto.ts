@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ANY_JSON } from '../common/openapi/openapi.js';
 import { RUN_STATUSES } from './run.entity.js';
 
 /*
@@ -20,12 +21,12 @@ export class RunFileDto {
   @ApiProperty({ example: 'a.pdf' }) filename: string;
   @ApiProperty({ example: 'application/pdf', description: 'The type its bytes reveal, else its extension implies, else the declared one.' })
   contentType: string;
-  @ApiProperty({ example: 1234 }) size: number;
+  @ApiProperty({ type: 'integer', example: 1234 }) size: number;
   @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }) sha256: string;
 }
 
 export class RunResultDto {
-  @ApiProperty({ description: 'Parsed JSON when the agent has an output schema, else the model’s text.' }) output: unknown;
+  @ApiProperty({ ...ANY_JSON, description: 'Parsed JSON when the agent has an output schema, else the model’s text (a string).' }) output: unknown;
 }
 
 export class RunTriggeredByDto {
@@ -36,8 +37,8 @@ export class RunTriggeredByDto {
 }
 
 export class RunUsageDto {
-  @ApiProperty({ example: 0 }) inputTokens: number;
-  @ApiProperty({ example: 0 }) outputTokens: number;
+  @ApiProperty({ type: 'integer', example: 0 }) inputTokens: number;
+  @ApiProperty({ type: 'integer', example: 0 }) outputTokens: number;
 }
 
 export class RunDto {
@@ -62,7 +63,7 @@ export class RunDto {
   @ApiProperty({ type: RunTriggeredByDto }) triggeredBy: RunTriggeredByDto;
   @ApiProperty({ type: RunUsageDto }) usage: RunUsageDto;
   @ApiProperty({ type: Number, nullable: true, description: 'US dollars, when the model declares prices.' }) cost: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'Milliseconds; never null once the run is terminal.' })
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Milliseconds; never null once the run is terminal.' })
   duration: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt: string | null;

@@ -1,14 +1,30 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type ApiPropertyOptions, type OpenAPIObject } from '@nestjs/swagger';
 import { PROBLEM_CODES, problemType } from '../problem/problem-codes.js';
 import { BETTER_AUTH_PATHS } from './better-auth.paths.js';
+
+/**
+ * `@ApiProperty` options for a property that holds any JSON value (an object, a string, …);
+ * without them a TypeScript `unknown` is documented as an object.
+ */
+export const ANY_JSON: ApiPropertyOptions = {
+  oneOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
+};
+
+/** On every 401. */
+export const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    description: 'The scheme to use: `Bearer error="invalid_token"` for a key that is not valid, else `Bearer realm="api", Cookie realm="session"`.',
+    schema: { type: 'string' },
+  },
+};
 
 const PROBLEM = { $ref: '#/components/schemas/Problem' };
 const REQUEST_ID_HEADER = { $ref: '#/components/headers/Request-Id' };
 
 const problemResponse = (description: string, code: keyof typeof PROBLEM_CODES) => ({
   description,
-  headers: { 'Request-Id': REQUEST_ID_HEADER },
+  headers: { 'Request-Id': REQUEST_ID_HEADER } as Record<string, unknown>,
   content: {
     'application/problem+json': {
       schema: PROBLEM,
@@ -28,8 +44,15 @@ const problemResponse = (description: string, code: keyof typeof PROBLEM_CODES) 
 /** Error answers every authenticated operation can give, documented once here. */
 const COMMON_ERRORS: Record<string, ReturnType<typeof problemResponse>> = {
   '400': problemResponse('Invalid request, validation failure, or bad header (see `code` and `param`).', 'invalid_request'),
-  '401': problemResponse('Missing, invalid or expired session or API key.', 'unauthorized'),
+  '401': {
+    ...problemResponse('Missing, invalid or expired session or API key.', 'unauthorized'),
+    headers: {
+      'Request-Id': REQUEST_ID_HEADER,
+      ...WWW_AUTHENTICATE,
+    },
+  },
   '403': problemResponse('Not a member, wrong organization, or a missing permission (named in `detail`).', 'forbidden'),
+  // Only on operations with path parameters (see buildOpenApiDocument).
   '404': problemResponse('Not found in the caller’s organization.', 'not_found'),
   '500': problemResponse('A bug; quote the request id.', 'internal_error'),
 };
@@ -104,9 +127,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         custom.requestBody = custom['x-request-body'];
         delete custom['x-request-body'];
       }
-      const common = isPublic ? { '500': COMMON_ERRORS['500'] } : { ...COMMON_ERRORS, ...(operation.requestBody ? BODY_ERRORS : {}) };
+      const { '404': notFound, ...authenticated } = COMMON_ERRORS;
+      const common = isPublic
+        ? { '500': COMMON_ERRORS['500'] }
+        : { ...authenticated, ...(path.includes('{') && { '404': notFound }), ...(operation.requestBody ? BODY_ERRORS : {}) };
       for (const [status, response] of Object.entries(common)) {
-        operation.responses![status] ??= response;
+        // A copy: the headers below are set per operation.
+        operation.responses![status] ??= structuredClone(response);
       }
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         // A route may declare an error status with only a description; every error is problem+json.
@@ -121,8 +148,38 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     }
     document.paths[path] = item;
   }
+  closeRequestSchemas(document);
   Object.assign(document.paths, BETTER_AUTH_PATHS);
   return document;
+}
+
+/**
+ * Request bodies refuse unknown fields (400 `validation_failed`, `unknown_field`), nested
+ * objects of the manifest included: the schemas they reference, directly or through others, say
+ * so with `additionalProperties: false` (unless they declare their own, like `metadata`).
+ */
+function closeRequestSchemas(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Record<string, unknown>>;
+  const seen = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const ref = (node as { $ref?: unknown }).$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+      const name = ref.slice('#/components/schemas/'.length);
+      const schema = schemas[name];
+      if (seen.has(name) || !schema) return;
+      seen.add(name);
+      if (schema.type === 'object' && !('additionalProperties' in schema)) schema.additionalProperties = false;
+      return visit(schema);
+    }
+    for (const child of Object.values(node)) visit(child);
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as Operation[]) {
+      const content = (operation?.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined)?.content;
+      if (content?.['application/json']) visit(content['application/json'].schema);
+    }
+  }
 }
 
 const SHARED_SCHEMAS = {
@@ -139,7 +196,7 @@ const SHARED_SCHEMAS = {
       code: { type: 'string', enum: Object.keys(PROBLEM_CODES) },
       requestId: { type: 'string' },
       param: { type: 'string', description: 'The header, query or path parameter, or multipart part at fault.' },
-      retryAfter: { type: 'integer', minimum: 1, description: 'Seconds; on 429 and 409 idempotency_in_progress.' },
+      retryAfter: { type: 'integer', minimum: 1, description: 'Seconds; on 429, 409 idempotency_in_progress and 503.' },
       errors: {
         type: 'array',
         description: 'On validation_failed: one entry per problem.',
