@@ -140,6 +140,15 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(operation('GET /api/auth/get-session')!.responses['200']!.content)).toContain('null');
   });
 
+  it('types every parameter', () => {
+    const untyped = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).flatMap(([method, op]) =>
+        ((op.parameters ?? []) as Array<{ name: string; schema?: { type?: unknown } }>).filter((p) => !p.schema?.type).map((p) => `${method} ${path} ${p.name}`),
+      ),
+    );
+    expect(untyped).toEqual([]);
+  });
+
   it('documents how each authenticated route is reached: session only or session and key', () => {
     const security = (route: string) => (operation(route)!.security ?? []).flatMap((s) => Object.keys(s)).sort();
     expect(security('POST /api/api-keys')).toEqual(['session']);

@@ -4,10 +4,10 @@ import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { AddMemberDto, MemberDto, UpdateMemberDto } from './members.dto.js';
+import { ApiOrgIdParam } from './orgs.dto.js';
 import { MembersService } from './members.service.js';
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
-const ORG_PARAM = ApiParam({ name: 'orgId', format: 'uuid' });
 const USER_PARAM = ApiParam({ name: 'userId', description: 'The member’s user id.' });
 
 @ApiTags('Organizations')
@@ -17,7 +17,7 @@ export class MembersController {
 
   @Get()
   @Auth({ org: 'path', sessionOnly: true })
-  @ORG_PARAM
+  @ApiOrgIdParam()
   @ApiOperation({ summary: 'List the organization’s members', description: 'Any member may list them; newest first, cursor paging.' })
   @ApiListResponse(MemberDto)
   list(@OrgCaller() caller: OrgPrincipal, @Query() query: Record<string, unknown>): Promise<ListEnvelope<MemberDto>> {
@@ -26,7 +26,7 @@ export class MembersController {
 
   @Post()
   @Auth({ org: 'path', sessionOnly: true, permission: 'members:manage' })
-  @ORG_PARAM
+  @ApiOrgIdParam()
   @ApiOperation({
     summary: 'Add an existing user to the organization',
     description: 'Unknown email → 404 `not_found`; already a member → 409 `conflict`; granting `owner` needs an owner (403).',
@@ -39,7 +39,7 @@ export class MembersController {
 
   @Patch(':userId')
   @Auth({ org: 'path', sessionOnly: true, permission: 'members:manage' })
-  @ORG_PARAM
+  @ApiOrgIdParam()
   @USER_PARAM
   @ApiOperation({
     summary: 'Change a member’s role',
@@ -54,7 +54,7 @@ export class MembersController {
   @Delete(':userId')
   @HttpCode(204)
   @Auth({ org: 'path', sessionOnly: true, permission: 'members:manage' })
-  @ORG_PARAM
+  @ApiOrgIdParam()
   @USER_PARAM
   @ApiOperation({
     summary: 'Remove a member',

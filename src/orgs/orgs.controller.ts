@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, CurrentPrincipal, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal, Principal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
-import { CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
+import { ApiOrgIdParam, CreateOrgDto, OrgDto, UpdateOrgDto } from './orgs.dto.js';
 import { OrgsService } from './orgs.service.js';
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
@@ -32,7 +32,7 @@ export class OrgsController {
   @Patch(':orgId')
   @Auth({ org: 'path', sessionOnly: true, permission: 'org:manage' })
   @ApiOperation({ summary: 'Rename an organization or change its pinned API version' })
-  @ApiParam({ name: 'orgId', format: 'uuid' })
+  @ApiOrgIdParam()
   @ApiOkResponse({ type: OrgDto })
   update(@OrgCaller() caller: OrgPrincipal, @Body() dto: UpdateOrgDto): Promise<OrgDto> {
     return this.orgs.update(caller.orgId, caller.role, dto);

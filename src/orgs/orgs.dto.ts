@@ -1,7 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiParam, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
 import { SUPPORTED_API_VERSIONS } from '../api-versions/api-version.js';
 import { IsOptionalNotNull } from '../common/validation/optional.js';
+
+/** The `{orgId}` path parameter of the organization routes. */
+export const ApiOrgIdParam = () => ApiParam({ name: 'orgId', schema: { type: 'string', format: 'uuid' } });
 
 export class CreateOrgDto {
   @ApiProperty({ example: 'Acme Inc.', minLength: 1, maxLength: 100 })
