@@ -140,6 +140,17 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(operation('GET /api/auth/get-session')!.responses['200']!.content)).toContain('null');
   });
 
+  it('states the limits the server enforces: metadata keys, key scopes, X-Org-Id on session-only routes', () => {
+    const schemas = doc.components.schemas;
+    for (const name of ['CreateRunJsonDto', 'CreateEndUserDto']) {
+      expect(schemas[name].properties.metadata, name).toMatchObject({ propertyNames: { minLength: 1, maxLength: 40 }, maxProperties: 20 });
+    }
+    expect(schemas.CreateApiKeyDto.properties.scopes).toMatchObject({ minItems: 1, maxItems: 32 });
+    const orgHeader = (route: string) => (operation(route)!.parameters as Array<{ name: string; required?: boolean }>).find((p) => p.name === 'X-Org-Id');
+    expect(orgHeader('POST /api/api-keys')?.required).toBe(true);
+    expect(orgHeader('POST /api/end-users')?.required).toBe(false);
+  });
+
   it('types every parameter', () => {
     const untyped = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops).flatMap(([method, op]) =>

@@ -11,6 +11,8 @@ export class CreateApiKeyDto {
   @ApiPropertyOptional({
     type: [String],
     enum: [...API_KEY_PERMISSIONS],
+    minItems: 1,
+    maxItems: 32,
     description: 'Defaults to every permission a key may hold that you have. Effective permissions are these scopes intersected with your current role.',
   })
   @IsOptionalNotNull() @IsArray() @ArrayMaxSize(32) @IsString({ each: true })

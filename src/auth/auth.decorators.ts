@@ -31,8 +31,11 @@ export function Auth(options: AuthOptions = {}) {
     decorators.push(
       ApiHeader({
         name: 'X-Org-Id',
-        required: false,
-        description: 'Organization to act in (UUID). Required with a session cookie; with an API key the key’s organization is used.',
+        // A session-only route always needs it; elsewhere an API key implies its organization.
+        required: !!options.sessionOnly,
+        description: options.sessionOnly
+          ? 'Organization to act in (UUID).'
+          : 'Organization to act in (UUID). Required with a session cookie; with an API key the key’s organization is used.',
         schema: { type: 'string', format: 'uuid' },
       }),
     );

@@ -43,7 +43,7 @@ export class EndUsersController {
   @Get(':id')
   @Auth({ permission: 'end-users:read' })
   @ApiOperation({ summary: 'Get an end-user' })
-  @ApiParam({ name: 'id', example: 'eu_0193a0c1-7b2e-7cc1-9a51-3f1e2d4c5b6a' })
+  @ApiParam({ name: 'id', schema: { type: 'string', pattern: '^eu_', example: 'eu_0193a0c1-7b2e-7cc1-9a51-3f1e2d4c5b6a' } })
   @ApiOkResponse({ type: EndUserDto })
   get(@OrgCaller() caller: OrgPrincipal, @Param('id') id: string): Promise<EndUserDto> {
     return this.endUsers.get(caller.orgId, id);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
-import { IsMetadata } from '../common/validation/metadata.js';
+import { IsMetadata, METADATA_SCHEMA } from '../common/validation/metadata.js';
 
 export class CreateEndUserDto {
   @ApiPropertyOptional({ type: String, nullable: true, example: 'customer-42', minLength: 1, maxLength: 255, description: 'Your own id for this person; unique in the organization.' })
@@ -15,12 +15,7 @@ export class CreateEndUserDto {
   @IsOptional() @IsString() @MaxLength(320) @IsEmail()
   email?: string | null;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: { type: 'string', maxLength: 500 },
-    maxProperties: 20,
-    description: 'At most 20 keys of 1-40 characters; values are strings of at most 500 characters.',
-  })
+  @ApiPropertyOptional({ ...METADATA_SCHEMA, nullable: true })
   @IsOptional() @IsMetadata()
   metadata?: Record<string, string> | null;
 }

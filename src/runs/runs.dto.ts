@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ANY_JSON } from '../common/openapi/openapi.js';
+import { METADATA_SCHEMA } from '../common/validation/metadata.js';
 import { RUN_STATUSES } from './run.entity.js';
 
 /*
@@ -88,12 +89,6 @@ export class CreateRunJsonDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'One of the organization’s models; overrides the manifest’s `model`.' })
   modelId?: string;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: { type: 'string', maxLength: 500 },
-    maxProperties: 20,
-    description: 'Up to 20 keys of 1–40 characters, string values of at most 500 characters.',
-    example: { ticketId: 'T-1042' },
-  })
+  @ApiPropertyOptional({ ...METADATA_SCHEMA, example: { ticketId: 'T-1042' } })
   metadata?: Record<string, string>;
 }

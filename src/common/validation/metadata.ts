@@ -1,8 +1,18 @@
+import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 
 export const METADATA_MAX_KEYS = 20;
 export const METADATA_MAX_KEY_LENGTH = 40;
 export const METADATA_MAX_VALUE_LENGTH = 500;
+
+/** OpenAPI for a metadata property (`@ApiPropertyOptional({ ...METADATA_SCHEMA })`), from the same limits. */
+export const METADATA_SCHEMA = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: METADATA_MAX_VALUE_LENGTH },
+  propertyNames: { minLength: 1, maxLength: METADATA_MAX_KEY_LENGTH },
+  maxProperties: METADATA_MAX_KEYS,
+  description: `Up to ${METADATA_MAX_KEYS} keys of 1–${METADATA_MAX_KEY_LENGTH} characters, string values of at most ${METADATA_MAX_VALUE_LENGTH} characters.`,
+} as ApiPropertyOptions;
 
 /**
  * Why `value` is not acceptable metadata, or null when it is: a plain object of at most 20
