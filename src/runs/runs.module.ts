@@ -10,6 +10,7 @@ import { RunStreamService } from './run-stream.service.js';
 import { RunUploadInterceptor } from './run-upload.interceptor.js';
 import { RunsController } from './runs.controller.js';
 import { RUNS_QUEUE } from './runs-queue.js';
+import { AgentRunCache } from './agent-run-cache.js';
 import { RunsService } from './runs.service.js';
 
 /**
@@ -21,7 +22,7 @@ import { RunsService } from './runs.service.js';
 @Module({
   imports: [BullModule.registerQueue({ name: RUNS_QUEUE }), CatalogModule, ModelsModule, FilesModule, RunActivityModule],
   controllers: [RunsController],
-  providers: [RunsService, RunUploadInterceptor, AgentPathGuard, RunCancelService, RunStreamService],
+  providers: [RunsService, AgentRunCache, RunUploadInterceptor, AgentPathGuard, RunCancelService, RunStreamService],
   exports: [RunsService, RunUploadInterceptor, AgentPathGuard, BullModule, FilesModule],
 })
 export class RunsModule {}

@@ -27,6 +27,7 @@ import { RunFile } from './run-file.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import { Run, RUN_STATUSES, type RunStatus, type TriggerType } from './run.entity.js';
+import { AgentRunCache, type AgentForRun, type ChosenModel } from './agent-run-cache.js';
 import { RunLifecycleService } from './run-lifecycle.service.js';
 import { RUNS_QUEUE, runJobOptions, type RunJobData } from './runs-queue.js';
 
@@ -42,12 +43,6 @@ export interface RunCreateRequest {
   idempotency: IdempotencyClaim | null;
 }
 
-/** Which model a run uses: an org model (its id) or the server default (null id). */
-interface ChosenModel {
-  modelId: string | null;
-  model: string;
-}
-
 /** How long `queue.add` may take before the run is withdrawn and the request answers 503. */
 const QUEUE_ADD_TIMEOUT_MS = 3000;
 /** Suggested wait when the org is at its concurrency cap: runs take seconds to minutes. */
@@ -57,13 +52,28 @@ const SLOT_ATTEMPTS = 8;
 /** Up to this cap, free slots are listed exactly; above it they are drawn at random. */
 const FREE_SLOT_SCAN_LIMIT = 10_000;
 
-/** Marks the error `insertRun`'s statement raises when the idempotency key already has a record. */
+/**
+ * `insertRun`'s statement aborts itself with a failing cast whose text carries one of these
+ * markers: the idempotency key already has a record (a timestamptz cast, 22007), or the agent
+ * or the org's default model changed since they were read (an int cast, 22P02).
+ */
 const RECORD_EXISTS = 'idempotency_record_exists';
-const isRecordExists = (err: unknown): boolean => {
+const AGENT_CHANGED = 'agent_changed';
+const raised = (err: unknown, sqlState: string, marker: string): boolean => {
   const e = err as { code?: string; message?: string; driverError?: { code?: string; message?: string } };
   const code = e.driverError?.code ?? e.code;
-  return code === '22007' && String(e.driverError?.message ?? e.message).includes(RECORD_EXISTS);
+  return code === sqlState && String(e.driverError?.message ?? e.message).includes(marker);
 };
+const isRecordExists = (err: unknown): boolean => raised(err, '22007', RECORD_EXISTS);
+
+/** The agent (or the org's default model) a cached read described has changed: read it again. */
+class AgentChangedError extends Error {}
+
+/** A run checked and ready to store, with the body it was accepted with. */
+interface PreparedRun {
+  run: Run;
+  body: AcceptedRunBody;
+}
 
 const isRunId = (id: string): boolean => isPrefixedV7(id, 'run_');
 
@@ -89,18 +99,42 @@ export class RunsService {
     private readonly agents: AgentsService,
     private readonly models: ModelsService,
     private readonly lifecycle: RunLifecycleService,
+    private readonly agentCache: AgentRunCache,
   ) {}
 
   /**
    * Steps 6–11, then stores the run (`pending`), its files and its job, all or nothing, and
    * answers in the current API version's shape (201 + Location + the Run; the version
-   * transform turns it into older shapes).
+   * transform turns it into older shapes). Step 6 (the agent) comes from `AgentRunCache` when
+   * this process ran the agent lately; see there for why that never changes an answer.
    */
   async create(caller: OrgPrincipal, request: RunCreateRequest): Promise<HttpResponse> {
     const path = parseAgentPath(request.scope, request.name);
+    const cached = this.agentCache.get(caller.orgId, path);
+    if (cached) {
+      // Only a success is taken from a cached read (its INSERT proves the read current); a
+      // refusal, or an agent that changed, is decided again below from a fresh one.
+      const prepared = await this.prepare(caller, request, cached).catch((err: unknown) => {
+        if (err instanceof ProblemException) return null;
+        throw err;
+      });
+      if (prepared) {
+        try {
+          return await this.accept(prepared, request.idempotency, cached);
+        } catch (err) {
+          if (!(err instanceof AgentChangedError)) throw err;
+        }
+      }
+      this.agentCache.delete(caller.orgId, path);
+    }
     const found = await this.findAgentForRun(caller.orgId, path);
     if (!found) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
-    const { agent, orgDefault } = found;
+    this.agentCache.set(caller.orgId, path, found);
+    return this.accept(await this.prepare(caller, request, found), request.idempotency, null);
+  }
+
+  /** Steps 7–10 against `found`: the permission, the version, the body and the model. */
+  private async prepare(caller: OrgPrincipal, request: RunCreateRequest, { agent, orgDefault }: AgentForRun): Promise<PreparedRun> {
     if (!caller.permissions.has('agents:run')) {
       throw new ProblemException('forbidden', 'This request requires the agents:run permission.');
     }
@@ -142,10 +176,18 @@ export class RunsService {
       completedAt: null,
       concurrencySlot: null,
     });
+    return { run, body };
+  }
+
+  /**
+   * Step 11 and storage: stores the run (`pending`), its files and its job, all or nothing.
+   * With `cached`, the INSERT also checks that the agent and the org's default model are still
+   * what was read, or fails with `AgentChangedError`.
+   */
+  private async accept({ run, body }: PreparedRun, idempotency: IdempotencyClaim | null, cached: AgentForRun | null): Promise<HttpResponse> {
     const context = currentContext();
     if (context) context.runId = run.id;
-
-    const files = await this.store(run, body, request.idempotency);
+    const files = await this.store(run, body, idempotency, cached);
     await this.enqueue(run, files);
     return this.created(run, files);
   }
@@ -163,11 +205,11 @@ export class RunsService {
    * The org's agent `scope/name` and the org's default model, in one round trip (the hot path
    * of the run endpoint: read raw, without the ORM's query building).
    */
-  private async findAgentForRun(orgId: string, path: AgentPath): Promise<{ agent: Agent; orgDefault: ChosenModel | null } | null> {
+  private async findAgentForRun(orgId: string, path: AgentPath): Promise<AgentForRun | null> {
     const rows = await preparedQuery<Record<string, unknown>>(
       this.db,
       'runs.find-agent',
-      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at,
+      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at, a.xmin::text AS row_version,
               d.id AS default_model_id, d.model AS default_model
          FROM agents a
          LEFT JOIN models d ON d.org_id = a.org_id AND d.is_default
@@ -187,7 +229,7 @@ export class RunsService {
       updatedAt: row.updated_at as Date,
     });
     const orgDefault = row.default_model_id == null ? null : { modelId: row.default_model_id as string, model: row.default_model as string };
-    return { agent, orgDefault };
+    return { agent, orgDefault, rowVersion: row.row_version as string };
   }
 
   /** Step 10: `modelId` > the manifest's `model` (no fallback) > the org default > the server default. */
@@ -228,7 +270,7 @@ export class RunsService {
    * transaction rolls back and the moved files are deleted. Without files, one statement does
    * it all (run + record), atomic by itself.
    */
-  private async store(run: Run, body: AcceptedRunBody, idempotency: IdempotencyClaim | null): Promise<RunFile[]> {
+  private async store(run: Run, body: AcceptedRunBody, idempotency: IdempotencyClaim | null, cached: AgentForRun | null): Promise<RunFile[]> {
     const files = body.files.map((file) =>
       Object.assign(new RunFile(), {
         id: file.id,
@@ -247,11 +289,11 @@ export class RunsService {
       if (files.length === 0) {
         // The hot path: the run and its idempotency record in one statement, which is all or
         // nothing by itself (no BEGIN/COMMIT round trips).
-        await this.insertRun(this.db.manager, run, idempotency);
+        await this.insertRun(this.db.manager, run, idempotency, cached);
         return files;
       }
       await this.db.transaction(async (em) => {
-        await this.insertRun(em, run, null);
+        await this.insertRun(em, run, null, cached);
         await this.insertFiles(em, files);
         files.forEach((file) => (file.createdAt = run.createdAt));
         if (idempotency) await idempotency.recordWithin(em, run.id, this.created(run, files));
@@ -275,15 +317,27 @@ export class RunsService {
    * slot is tried first (almost always free when the org is below its cap); on a collision the
    * live runs are read to pick among the free slots, and none free → 429.
    */
-  private async insertRun(em: EntityManager, run: Run, record: IdempotencyClaim | null): Promise<void> {
+  private async insertRun(em: EntityManager, run: Run, record: IdempotencyClaim | null, cached: AgentForRun | null): Promise<void> {
     const cap = this.config.runs.orgMaxConcurrentRuns;
+    // With `cached`, the row is written only if the agent row and the org's default model are
+    // the ones read ($20: `<xmin>/<default model id>`); else a failing cast aborts the statement.
+    // (The cast's text is read from the table, so it cannot be folded at planning time.)
+    const guard = cached ? [`${cached.rowVersion}/${cached.orgDefault?.modelId ?? ''}`] : [];
     // With `record`, the idempotency record is inserted by the same statement, only when the run
     // row was; its response carries a placeholder for the created_at the statement assigns.
     const placeholder = `created-at:${run.id}`;
-    const step = record?.recordStep('run', this.created(run, [], placeholder), placeholder, 20);
-    const insert = `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
-                           input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id, concurrency_slot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)
+    const step = record?.recordStep('run', this.created(run, [], placeholder), placeholder, 20 + guard.length);
+    const columns = `INSERT INTO runs (id, org_id, agent_id, agent_scope, agent_name, agent_version, agent_ref, manifest, prompt, status,
+                           input, metadata, model_id, model, api_version, triggered_by_type, user_id, api_key_id, end_user_id, concurrency_slot)`;
+    const values = `$1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 'pending', $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16, $17, $18`;
+    const insert = `${columns}
+         ${
+           cached
+             ? `SELECT ${values}, CASE WHEN c.version = $20 THEN $19::int ELSE ('${AGENT_CHANGED}:' || coalesce(c.version, 'gone'))::int END
+                  FROM (SELECT (SELECT a.xmin::text || '/' || coalesce((SELECT m.id::text FROM models m WHERE m.org_id = $2 AND m.is_default), '')
+                                  FROM agents a WHERE a.id = $3 AND a.org_id = $2) AS version) c`
+             : `VALUES (${values}, $19)`
+         }
          ON CONFLICT (org_id, concurrency_slot) WHERE status IN ('pending', 'running') DO NOTHING
          RETURNING id, created_at`;
     // A run inserted without its record (the key already has one) must not survive: the cast of
@@ -316,16 +370,16 @@ export class RunsService {
         run.apiKeyId,
         run.endUserId,
         slot,
+        ...guard,
         ...(step?.params ?? []),
       ];
       // Outside a transaction (the hot path), as a prepared statement.
-      const query: Promise<Array<{ created_at: Date }>> =
-        em === this.db.manager
-          ? preparedQuery(this.db, step ? 'runs.insert-with-record' : 'runs.insert', sql, params)
-          : em.query(sql, params);
+      const name = `runs.insert${cached ? '-checked' : ''}${step ? '-with-record' : ''}`;
+      const query: Promise<Array<{ created_at: Date }>> = em === this.db.manager ? preparedQuery(this.db, name, sql, params) : em.query(sql, params);
       const rows = await query.catch(async (err: unknown) => {
         // The key already has a finished response: the caller replays it (see recordWithin).
         if (record && isRecordExists(err)) throw await record.conflict(em);
+        if (cached && raised(err, '22P02', AGENT_CHANGED)) throw new AgentChangedError();
         throw err;
       });
       if (rows.length > 0) {
