@@ -69,6 +69,30 @@ describe('runs through a process whose cached agent is stale', () => {
     expect((await snapshot(withPriority.id)).manifest.input.schema).toEqual(WITH_PRIORITY);
   });
 
+  it('stores the current agent on the multipart path and under an Idempotency-Key too', async () => {
+    const model = await createFakeModel(writer, org, fake);
+    const schema = { type: 'object', properties: { ticket: { type: 'string' }, notes: { type: 'string', format: 'uri', contentMediaType: 'text/plain' } } };
+    const agent = await createAgent(writer, org, { modelName: model.name, prompt: 'First prompt.', manifest: { input: { schema } } });
+    const multipart = () =>
+      runner.request().post(`${agent.path}/run`).set(caller.headers).set('Appstrate-Version', '2026-06-11')
+        .field('input', JSON.stringify({ ticket: 'x' })).attach('notes', Buffer.from('hello'), 'notes.txt');
+
+    expect((await multipart()).status).toBe(201);
+    await update(agent, { prompt: 'Second prompt.' });
+    const withFile = await multipart();
+    expect(withFile.status, JSON.stringify(withFile.body)).toBe(201);
+    expect((await snapshot(withFile.body.id)).prompt).toBe('Second prompt.');
+    expect(withFile.body.files).toHaveLength(1);
+    const [{ files }] = await runner.db.query(`SELECT count(*)::int AS files FROM run_files WHERE run_id = $1`, [withFile.body.id]);
+    expect(files).toBe(1);
+
+    await update(agent, { prompt: 'Third prompt.' });
+    const keyed = () => startRun(runner, caller, agent, { input: { ticket: 'y' } }, { 'Idempotency-Key': `cache-${withFile.body.id}` });
+    const first = await keyed();
+    expect((await snapshot(first.id)).prompt).toBe('Third prompt.');
+    expect((await keyed()).id).toBe(first.id);
+  });
+
   it('uses the organization’s default model as it is now', async () => {
     const first = await createFakeModel(writer, org, fake, { isDefault: true });
     // No `model` in the manifest: the run takes the org default.

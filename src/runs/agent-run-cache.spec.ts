@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentRunCache, type AgentForRun } from './agent-run-cache.js';
 
 const path = (name: string) => ({ scope: '@acme', name });
-const entry = (rowVersion: string) => ({ rowVersion }) as AgentForRun;
+const entry = (rowVersion: string, prompt = 'p') => ({ rowVersion, agent: { manifest: {}, prompt } }) as unknown as AgentForRun;
 
 describe('AgentRunCache', () => {
   afterEach(() => vi.useRealTimers());
@@ -36,5 +36,18 @@ describe('AgentRunCache', () => {
     expect(cache.get('org', path('a0'))).toBeDefined();
     expect(cache.get('org', path('a1'))).toBeUndefined();
     expect(cache.get('org', path('new'))).toBeDefined();
+  });
+
+  it('keeps no agent over 256 KiB, and at most 32 MiB in all', () => {
+    const cache = new AgentRunCache();
+    cache.set('org', path('huge'), entry('1', 'x'.repeat(300 * 1024)));
+    expect(cache.get('org', path('huge'))).toBeUndefined();
+    const big = 'x'.repeat(200 * 1024);
+    for (let i = 0; i < 200; i++) cache.set('org', path(`b${i}`), entry(String(i), big));
+    expect(cache.get('org', path('b0'))).toBeUndefined(); // evicted: 200 × 200 KiB > 32 MiB
+    expect(cache.get('org', path('b199'))).toBeDefined();
+    const kept = Array.from({ length: 200 }, (_, i) => cache.get('org', path(`b${i}`))).filter(Boolean).length;
+    expect(kept).toBeLessThanOrEqual(Math.floor((32 * 1024 * 1024) / (200 * 1024 + 2)));
+    expect(kept).toBeGreaterThan(100);
   });
 });

@@ -19,8 +19,16 @@ export interface AgentForRun {
 
 /** Entries per process; the least recently used goes first. */
 const MAX_ENTRIES = 10_000;
+/** Bytes (roughly: manifest JSON + prompt) the entries may hold together per process. */
+const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
+/** A larger agent is not kept: it would crowd out many others. */
+const MAX_ENTRY_BYTES = 256 * 1024;
 /** An entry not used for this long is dropped (memory only: entries are checked on every use). */
 const IDLE_MS = 60_000;
+
+/** Same agent row and same org default model: a fresh read would decide exactly as this one. */
+export const sameRead = (a: AgentForRun, b: AgentForRun): boolean =>
+  a.rowVersion === b.rowVersion && a.agent.id === b.agent.id && (a.orgDefault?.modelId ?? null) === (b.orgDefault?.modelId ?? null);
 
 /**
  * The agents this process ran recently, so that the run endpoint's hot path skips the agent
@@ -31,7 +39,8 @@ const IDLE_MS = 60_000;
  */
 @Injectable()
 export class AgentRunCache {
-  private readonly entries = new Map<string, { value: AgentForRun; lastUsed: number }>();
+  private readonly entries = new Map<string, { value: AgentForRun; lastUsed: number; bytes: number }>();
+  private totalBytes = 0;
 
   private static key(orgId: string, path: AgentPath): string {
     return `${orgId}\n${path.scope}\n${path.name}`;
@@ -42,22 +51,36 @@ export class AgentRunCache {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     const now = Date.now();
-    this.entries.delete(key);
+    this.remove(key);
     if (now - entry.lastUsed > IDLE_MS) return undefined;
     // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
     entry.lastUsed = now;
-    this.entries.set(key, entry);
+    this.add(key, entry);
     return entry.value;
   }
 
   set(orgId: string, path: AgentPath, value: AgentForRun): void {
     const key = AgentRunCache.key(orgId, path);
-    this.entries.delete(key);
-    this.entries.set(key, { value, lastUsed: Date.now() });
-    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.remove(key);
+    const bytes = JSON.stringify(value.agent.manifest).length + value.agent.prompt.length;
+    if (bytes > MAX_ENTRY_BYTES) return;
+    this.add(key, { value, lastUsed: Date.now(), bytes });
+    while (this.entries.size > MAX_ENTRIES || this.totalBytes > MAX_TOTAL_BYTES) this.remove(this.entries.keys().next().value!);
   }
 
   delete(orgId: string, path: AgentPath): void {
-    this.entries.delete(AgentRunCache.key(orgId, path));
+    this.remove(AgentRunCache.key(orgId, path));
+  }
+
+  private add(key: string, entry: { value: AgentForRun; lastUsed: number; bytes: number }): void {
+    this.entries.set(key, entry);
+    this.totalBytes += entry.bytes;
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
   }
 }

@@ -27,7 +27,7 @@ import { RunFile } from './run-file.entity.js';
 import { presentRun, type RunResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import { Run, RUN_STATUSES, type RunStatus, type TriggerType } from './run.entity.js';
-import { AgentRunCache, type AgentForRun, type ChosenModel } from './agent-run-cache.js';
+import { AgentRunCache, sameRead, type AgentForRun, type ChosenModel } from './agent-run-cache.js';
 import { RunLifecycleService } from './run-lifecycle.service.js';
 import { RUNS_QUEUE, runJobOptions, type RunJobData } from './runs-queue.js';
 
@@ -111,18 +111,22 @@ export class RunsService {
   async create(caller: OrgPrincipal, request: RunCreateRequest): Promise<HttpResponse> {
     const path = parseAgentPath(request.scope, request.name);
     const cached = this.agentCache.get(caller.orgId, path);
+    let refusal: ProblemException | null = null;
     if (cached) {
       // Only a success is taken from a cached read (its INSERT proves the read current); a
       // refusal, or an agent that changed, is decided again below from a fresh one.
       const prepared = await this.prepare(caller, request, cached).catch((err: unknown) => {
-        if (err instanceof ProblemException) return null;
-        throw err;
+        if (!(err instanceof ProblemException)) throw err;
+        refusal = err;
+        return null;
       });
       if (prepared) {
         try {
           return await this.accept(prepared, request.idempotency, cached);
         } catch (err) {
           if (!(err instanceof AgentChangedError)) throw err;
+          const context = currentContext();
+          if (context) context.runId = undefined; // that run was never written
         }
       }
       this.agentCache.delete(caller.orgId, path);
@@ -130,6 +134,8 @@ export class RunsService {
     const found = await this.findAgentForRun(caller.orgId, path);
     if (!found) throw new ProblemException('agent_not_found', `No agent ${path.scope}/${path.name} in this organization.`);
     this.agentCache.set(caller.orgId, path, found);
+    // The cached read was current after all: its refusal stands.
+    if (refusal && cached && sameRead(cached, found)) throw refusal;
     return this.accept(await this.prepare(caller, request, found), request.idempotency, null);
   }
 
