@@ -110,6 +110,9 @@ describe('runs through a process whose cached agent is stale', () => {
     await writer.db.query(`UPDATE models SET is_default = false WHERE id = $1`, [second.id]);
     const third = await createFakeModel(writer, org, fake, { isDefault: true });
     expect((await snapshot((await startRun(runner, caller, agent)).id)).model).toBe(third.model);
+    // No route changes a model's string, but the check covers it too.
+    await writer.db.query(`UPDATE models SET model = $2 WHERE id = $1`, [third.id, `${third.model}-renamed`]);
+    expect((await snapshot((await startRun(runner, caller, agent)).id)).model).toBe(`${third.model}-renamed`);
   });
 
   it('answers agent_not_found once the agent is gone, whatever it cached', async () => {

@@ -13,7 +13,7 @@ export interface AgentForRun {
   agent: Agent;
   /** The organization's default model, if it has one. */
   orgDefault: ChosenModel | null;
-  /** The agent row's version (`xmin`): any write to the row changes it. */
+  /** The agent row's version (`xmin` and `updated_at`): any write to the row changes it. */
   rowVersion: string;
 }
 
@@ -28,7 +28,10 @@ const IDLE_MS = 60_000;
 
 /** Same agent row and same org default model: a fresh read would decide exactly as this one. */
 export const sameRead = (a: AgentForRun, b: AgentForRun): boolean =>
-  a.rowVersion === b.rowVersion && a.agent.id === b.agent.id && (a.orgDefault?.modelId ?? null) === (b.orgDefault?.modelId ?? null);
+  a.rowVersion === b.rowVersion &&
+  a.agent.id === b.agent.id &&
+  a.orgDefault?.modelId === b.orgDefault?.modelId &&
+  a.orgDefault?.model === b.orgDefault?.model;
 
 /**
  * The agents this process ran recently, so that the run endpoint's hot path skips the agent

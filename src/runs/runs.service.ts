@@ -66,6 +66,12 @@ const raised = (err: unknown, sqlState: string, marker: string): boolean => {
 };
 const isRecordExists = (err: unknown): boolean => raised(err, '22007', RECORD_EXISTS);
 
+/**
+ * An agent row's version: its `xmin` (changed by any write) with its `updated_at` in ms, so that
+ * a transaction id reused after wraparound, or another cluster's, cannot pass for the same row.
+ */
+const agentRowVersion = (alias: string) => `${alias}.xmin::text || '@' || floor(extract(epoch FROM ${alias}.updated_at) * 1000)::text`;
+
 /** The agent (or the org's default model) a cached read described has changed: read it again. */
 class AgentChangedError extends Error {}
 
@@ -215,7 +221,7 @@ export class RunsService {
     const rows = await preparedQuery<Record<string, unknown>>(
       this.db,
       'runs.find-agent',
-      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at, a.xmin::text AS row_version,
+      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at, ${agentRowVersion('a')} AS row_version,
               d.id AS default_model_id, d.model AS default_model
          FROM agents a
          LEFT JOIN models d ON d.org_id = a.org_id AND d.is_default
@@ -326,9 +332,10 @@ export class RunsService {
   private async insertRun(em: EntityManager, run: Run, record: IdempotencyClaim | null, cached: AgentForRun | null): Promise<void> {
     const cap = this.config.runs.orgMaxConcurrentRuns;
     // With `cached`, the row is written only if the agent row and the org's default model are
-    // the ones read ($20: `<xmin>/<default model id>`); else a failing cast aborts the statement.
+    // the ones read ($20: `<row version>/<default model id>:<model>`); else a failing cast aborts the statement.
     // (The cast's text is read from the table, so it cannot be folded at planning time.)
-    const guard = cached ? [`${cached.rowVersion}/${cached.orgDefault?.modelId ?? ''}`] : [];
+    const orgDefault = cached?.orgDefault;
+    const guard = cached ? [`${cached.rowVersion}/${orgDefault ? `${orgDefault.modelId}:${orgDefault.model}` : ''}`] : [];
     // With `record`, the idempotency record is inserted by the same statement, only when the run
     // row was; its response carries a placeholder for the created_at the statement assigns.
     const placeholder = `created-at:${run.id}`;
@@ -340,7 +347,7 @@ export class RunsService {
          ${
            cached
              ? `SELECT ${values}, CASE WHEN c.version = $20 THEN $19::int ELSE ('${AGENT_CHANGED}:' || coalesce(c.version, 'gone'))::int END
-                  FROM (SELECT (SELECT a.xmin::text || '/' || coalesce((SELECT m.id::text FROM models m WHERE m.org_id = $2 AND m.is_default), '')
+                  FROM (SELECT (SELECT ${agentRowVersion('a')} || '/' || coalesce((SELECT m.id::text || ':' || m.model FROM models m WHERE m.org_id = $2 AND m.is_default), '')
                                   FROM agents a WHERE a.id = $3 AND a.org_id = $2) AS version) c`
              : `VALUES (${values}, $19)`
          }
