@@ -88,7 +88,6 @@ describe('IdempotencyInterceptor', () => {
     expect(store.complete).toHaveBeenCalledWith(scope, value, fingerprint);
   });
 
-  // In both cases `complete` still follows the release; its compare-and-set then finds no claim to mark.
   it('releases the key and still answers the refusal when the refusal cannot be kept', async () => {
     const { store, value, run } = setup();
     store.saveRecord.mockRejectedValue(new Error('postgres down'));
@@ -96,6 +95,7 @@ describe('IdempotencyInterceptor', () => {
     const { outcome } = await run(() => throwError(() => refusal));
     await expect(outcome).rejects.toBe(refusal);
     expect(store.release).toHaveBeenCalledWith(scope, value);
+    expect(store.complete).not.toHaveBeenCalled();
   });
 
   it('releases the key and still answers the body when a 200 cannot be kept', async () => {
@@ -104,5 +104,6 @@ describe('IdempotencyInterceptor', () => {
     const { outcome } = await run(() => of({ id: 'run_1' }));
     await expect(outcome).resolves.toEqual({ id: 'run_1' });
     expect(store.release).toHaveBeenCalledWith(scope, value);
+    expect(store.complete).not.toHaveBeenCalled();
   });
 });

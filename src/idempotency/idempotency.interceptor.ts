@@ -115,17 +115,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // A run creation made its record durable in its own transaction (the same response, shaped
     // by the same version transform); anything else is kept here.
     const persisted = claim.persistedResponse;
+    let released = false;
     if (!persisted || persisted.status !== res.statusCode) {
       const response: StoredResponse = {
         status: res.statusCode,
         body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
         headers: replayedHeaders(res.getHeaders()),
       };
-      if (!claim.persistedRunId && (await this.persist(claim, response))) {
-        this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
-      }
+      const existing = claim.persistedRunId ? null : await this.persist(claim, response);
+      released = existing === 'released';
+      if (existing && !released) this.logger.error({ msg: 'a handler succeeded on an Idempotency-Key that already had a durable record' });
     }
-    await this.complete(claim);
+    if (!released) await this.complete(claim);
     return body;
   }
 
@@ -148,6 +149,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       headers: replayedHeaders(problemHeaders(err)),
     };
     const existing = await this.persist(claim, response);
+    if (existing === 'released') throw err;
     if (existing) return this.replayExisting(claim, res, existing);
     await this.complete(claim);
     throw err;
@@ -156,10 +158,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
   /**
    * Writes the durable record. Returns the record that already holds the key when there is one
    * (Redis had lost the key); then that earlier response is the one to answer with. If the
-   * record cannot be written, the key is released: a retry runs again rather than wait for a
-   * response that was never kept.
+   * record cannot be written, the key is released ('released'): a retry runs again rather than
+   * wait for a response that was never kept.
    */
-  private async persist(claim: IdempotencyClaim, response: StoredResponse): Promise<StoredResponse | 'conflict' | null> {
+  private async persist(claim: IdempotencyClaim, response: StoredResponse): Promise<StoredResponse | 'conflict' | 'released' | null> {
     try {
       if (await this.store.saveRecord(claim.scope, claim.fingerprint, response, null)) return null;
       const record = await this.store.findRecord(claim.scope);
@@ -168,7 +170,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     } catch (err) {
       this.logger.error({ err, msg: 'could not store the idempotency record' });
       await this.release(claim);
-      return null;
+      return 'released';
     }
   }
 
