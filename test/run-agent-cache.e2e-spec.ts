@@ -1,7 +1,4 @@
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { AgentRunCache } from '../src/runs/agent-run-cache.js';
 import { parseAgentPath } from '../src/catalog/agent-path.js';
 import { startApp, type TestApp } from './support/app.js';
@@ -37,9 +34,6 @@ describe('runs through a process whose cached agent is stale', () => {
     caller = await keyCaller(writer, org);
   });
   afterAll(async () => {
-    // No worker ran here: leave no queued job for another file's workers to find first.
-    await writer?.app.get<Queue>(getQueueToken(RUNS_QUEUE)).drain(true);
-    await writer?.db.query(`UPDATE runs SET status = 'cancelled', completed_at = now() WHERE org_id = $1 AND status = 'pending'`, [org.id]);
     await runner?.close();
     await writer?.close();
     await fake?.close();

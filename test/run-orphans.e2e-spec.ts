@@ -41,16 +41,8 @@ describe('live runs the queue lost', () => {
     return sweeper;
   };
 
-  /**
-   * Ends the live runs other test files left behind (the sweep looks at every organization), so
-   * that a sweep's count is this test's alone.
-   */
-  const retireLeftoverRuns = () =>
-    api.db.query(`UPDATE runs SET status = 'cancelled', completed_at = now() WHERE status IN ('pending', 'running')`);
-
   /** A fresh agent, the queue, and a worker whose sweep the test drives itself. */
   const sweepWithWorker = async () => {
-    await retireLeftoverRuns();
     const model = await createFakeModel(api, org, fake);
     const agent = await createAgent(api, org, { modelName: model.name });
     const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));
@@ -151,7 +143,6 @@ describe('live runs the queue lost', () => {
     // No worker takes jobs while the test fails two by hand, as BullMQ would after giving up.
     await worker?.close();
     worker = undefined;
-    await retireLeftoverRuns();
     const model = await createFakeModel(api, org, fake);
     const agent = await createAgent(api, org, { modelName: model.name });
     const queue = api.app.get<Queue>(getQueueToken(RUNS_QUEUE));

@@ -1,7 +1,4 @@
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createOrg, type TestOrg } from './support/factories.js';
 import { FakeModelServer, type FakeReply } from './support/fake-model-server.js';
@@ -43,9 +40,6 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
   beforeAll(async () => {
     fake = await FakeModelServer.start();
     api = await startApp({ PROCESS_ROLE: 'api' });
-    // Jobs that API-only processes of other files queued would come first to these workers and
-    // delay the runs under test past their bounds.
-    await api.app.get<Queue>(getQueueToken(RUNS_QUEUE)).drain(true);
     org = await createOrg(api);
     caller = await keyCaller(api, org);
   });
