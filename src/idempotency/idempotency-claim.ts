@@ -29,8 +29,8 @@ export class IdempotentReplayError extends Error {
 export class IdempotencyClaim {
   /** The run whose transaction made the record durable, once `recordWithin` succeeded. */
   persistedRunId: string | null = null;
-  /** The response `recordWithin` made durable (reused for Redis, so both copies are the same). */
-  persistedResponse: StoredResponse | null = null;
+  /** The status of the response `recordWithin` (or `recordStep`) made durable. */
+  persistedStatus: number | null = null;
 
   constructor(
     readonly scope: IdempotencyScope,
@@ -54,7 +54,7 @@ export class IdempotencyClaim {
     const inserted = await this.store.saveRecord(this.scope, this.fingerprint, stored, runId, manager);
     if (!inserted) throw new IdempotentReplayError(await this.store.findRecord(this.scope, manager));
     this.persistedRunId = runId;
-    this.persistedResponse = stored;
+    this.persistedStatus = stored.status;
   }
 
   /**
@@ -66,24 +66,23 @@ export class IdempotencyClaim {
    * `recordWithin`.
    */
   recordStep(source: string, response: HttpResponse, placeholder: string, first: number): { sql: string; params: unknown[] } {
-    this.pending = { stored: this.shape(response), placeholder };
-    return this.store.recordStep(source, this.scope, this.fingerprint, this.pending.stored, placeholder, first);
+    const stored = this.shape(response);
+    this.pendingStatus = stored.status;
+    return this.store.recordStep(source, this.scope, this.fingerprint, stored, placeholder, first);
   }
 
-  /** The statement wrote the record: `createdAt` is the run's, as the body now holds it. */
-  recorded(runId: string, createdAt: Date): void {
-    const { stored, placeholder } = this.pending!;
-    const json = JSON.stringify(stored).split(JSON.stringify(placeholder)).join(JSON.stringify(createdAt.toISOString()));
+  /** The statement wrote the record (with the run's `created_at` in place of the placeholder). */
+  recorded(runId: string): void {
     this.persistedRunId = runId;
-    this.persistedResponse = JSON.parse(json) as StoredResponse;
-    this.pending = null;
+    this.persistedStatus = this.pendingStatus;
+    this.pendingStatus = null;
   }
 
   /** The statement found a live record for the key: what to throw so the transaction rolls back. */
   async conflict(manager: EntityManager): Promise<IdempotentReplayError> {
-    this.pending = null;
+    this.pendingStatus = null;
     return new IdempotentReplayError(await this.store.findRecord(this.scope, manager));
   }
 
-  private pending: { stored: StoredResponse; placeholder: string } | null = null;
+  private pendingStatus: number | null = null;
 }

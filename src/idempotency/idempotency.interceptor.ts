@@ -114,9 +114,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     // A run creation made its record durable in its own transaction (the same response, shaped
     // by the same version transform); anything else is kept here.
-    const persisted = claim.persistedResponse;
     let released = false;
-    if (!persisted || persisted.status !== res.statusCode) {
+    if (claim.persistedStatus !== res.statusCode) {
       const response: StoredResponse = {
         status: res.statusCode,
         body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
@@ -204,7 +203,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const shaped = kind && version ? transformResponse(kind, response, version) : response;
     return {
       status: shaped.status,
-      body: shaped.body === undefined ? null : JSON.parse(JSON.stringify(shaped.body)),
+      // Serialized as JSON when stored, so the record holds what is sent.
+      body: shaped.body === undefined ? null : shaped.body,
       headers: replayedHeaders(shaped.headers),
     };
   }

@@ -398,7 +398,7 @@ export class RunsService {
       if (rows.length > 0) {
         run.createdAt = rows[0].created_at;
         run.concurrencySlot = slot;
-        record?.recorded(run.id, run.createdAt);
+        record?.recorded(run.id);
         return;
       }
       const free = await this.freeSlot(em, run.orgId, cap);
