@@ -21,9 +21,10 @@ export function isCalendarDate(value: string): boolean {
 }
 
 export function checkApiVersion(value: string): ApiVersionCheck {
-  if (!isCalendarDate(value)) return { ok: false, code: 'invalid_api_version' };
+  // A supported version is a valid date: checked first, as nearly every request names one.
   const known = SUPPORTED_API_VERSIONS.find((v) => v === value);
-  return known ? { ok: true, version: known } : { ok: false, code: 'unsupported_api_version' };
+  if (known) return { ok: true, version: known };
+  return { ok: false, code: isCalendarDate(value) ? 'unsupported_api_version' : 'invalid_api_version' };
 }
 
 /** True when `version` is at or after `since` (dates compare as strings in this form). */
