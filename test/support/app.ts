@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import supertest from 'supertest';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
@@ -21,10 +22,13 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-/** Boots the real AppModule (real PostgreSQL, real Redis) with the shared HTTP wiring. */
-export async function startApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * Boots the real AppModule (real PostgreSQL, real Redis) with the shared HTTP wiring.
+ * `logs` receives the JSON log lines (LOG_LEVEL in `overrides` sets what is written).
+ */
+export async function startApp(overrides: Record<string, string> = {}, { logs }: { logs?: DestinationStream } = {}): Promise<TestApp> {
   const config = testConfig(overrides);
-  const pino = createPinoLogger(config.log.level);
+  const pino = createPinoLogger(config.log.level, logs);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
     .setLogger(new AppLogger(pino))
     .compile();

@@ -1,0 +1,64 @@
+import type { DestinationStream } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from './support/app.js';
+import { Relay, via } from './support/relay.js';
+import { testConfig } from './support/test-env.js';
+
+/** Collects the JSON lines a logger writes. */
+function captureLogs(): DestinationStream & { lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+}
+
+/** The access-log lines written so far ('finish' may come just after the client has the answer). */
+async function accessLines(logs: ReturnType<typeof captureLogs>, count: number): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + 2000;
+  const found = () => logs.lines.filter((l) => l.msg === 'request');
+  while (found().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return found();
+}
+
+describe('access log', () => {
+  describe('at level info', () => {
+    let t: TestApp;
+    const logs = captureLogs();
+    beforeAll(async () => {
+      t = await startApp({ LOG_LEVEL: 'info' }, { logs });
+    });
+    afterAll(() => t.close());
+
+    it('writes one line per answer: method, path without its query, status, duration and the request id', async () => {
+      const res = await t.request().get('/api/no-such-route?secret=x');
+      expect(res.status).toBe(404);
+      const [line, ...more] = await accessLines(logs, 1);
+      expect(more).toEqual([]);
+      expect(line).toMatchObject({ level: 'info', method: 'GET', path: '/api/no-such-route', status: 404, requestId: res.headers['request-id'] });
+      expect(line.durationMs).toEqual(expect.any(Number));
+      expect(JSON.stringify(line)).not.toContain('secret');
+    });
+  });
+
+  describe('at level warn', () => {
+    let t: TestApp;
+    const logs = captureLogs();
+    const redis = Relay.to(testConfig().redis.url, 6379);
+    beforeAll(async () => {
+      await redis.up();
+      t = await startApp({ LOG_LEVEL: 'warn', REDIS_URL: via(testConfig().redis.url, redis.port), PROCESS_ROLE: 'api' }, { logs });
+    });
+    afterEach(() => redis.up());
+    afterAll(async () => {
+      await t.close();
+      await redis.down();
+    });
+
+    it('writes no line for a success, and an error line for a 5xx answer', async () => {
+      expect((await t.request().get('/health')).status).toBe(200);
+      await redis.down();
+      const res = await t.request().get('/ready');
+      expect(res.status).toBe(503);
+      const lines = await accessLines(logs, 1);
+      expect(lines).toEqual([expect.objectContaining({ level: 'error', method: 'GET', path: '/ready', status: 503, requestId: res.headers['request-id'] })]);
+    });
+  });
+});
