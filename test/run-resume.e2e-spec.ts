@@ -1,0 +1,64 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RunExecutor } from '../src/runs/execution/run-executor.js';
+import { RunLifecycleService } from '../src/runs/run-lifecycle.service.js';
+import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
+import { startApp, type TestApp } from './support/app.js';
+import { createOrg, type TestOrg } from './support/factories.js';
+import { FakeModelServer } from './support/fake-model-server.js';
+import { createAgent, createFakeModel, getRun, keyCaller, runLogs, startRun, type RunCaller } from './support/run-helpers.js';
+
+/**
+ * A job handed out again after its worker was lost resumes the run that worker left `running`.
+ * Here the test hands the run to a worker's executor itself, to place a cancel exactly between
+ * the resumption's read of the run and its `run_resumed` entry.
+ */
+describe('resuming a run its lost worker left running', () => {
+  let api: TestApp;
+  let worker: TestApp;
+  let fake: FakeModelServer;
+  let org: TestOrg;
+  let caller: RunCaller;
+
+  beforeAll(async () => {
+    fake = await FakeModelServer.start();
+    api = await startApp({ PROCESS_ROLE: 'api' });
+    org = await createOrg(api);
+    caller = await keyCaller(api, org);
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await fake?.close();
+  });
+
+  it('does not run it again when a cancel lands between its read and its run_resumed entry', async () => {
+    const model = await createFakeModel(api, org, fake);
+    const agent = await createAgent(api, org, { modelName: model.name });
+    const run = await startRun(api, caller, agent);
+    // No worker takes the job: the executor is called directly below, as a resumed job would.
+    await api.app.get<Queue>(getQueueToken(RUNS_QUEUE)).remove(run.id);
+    // As a lost worker leaves it.
+    await api.db.query(`UPDATE runs SET status = 'running', started_at = now() WHERE id = $1`, [run.id]);
+
+    worker = await startApp({ PROCESS_ROLE: 'worker' });
+    const lifecycle = worker.app.get(RunLifecycleService);
+    const filesOf = lifecycle.filesOf.bind(lifecycle);
+    let cancelStatus: number | undefined;
+    // `filesOf` is read after the run and before the run_resumed entry: the cancel lands there.
+    const between = vi.spyOn(lifecycle, 'filesOf').mockImplementationOnce(async (read) => {
+      cancelStatus = (await api.request().post(`/api/runs/${run.id}/cancel`).set(caller.headers)).status;
+      return filesOf(read);
+    });
+
+    expect(await worker.app.get(RunExecutor).execute(run.id, true)).toBe('skipped');
+    expect(between).toHaveBeenCalledTimes(1);
+    between.mockRestore();
+    expect(cancelStatus).toBe(200);
+
+    expect((await getRun(api, caller, run.id)).body).toMatchObject({ status: 'cancelled', errorCode: 'cancelled', result: null });
+    expect(fake.requestsFor(model.model)).toHaveLength(0);
+    expect((await runLogs(api, caller, run.id)).map((l) => `${l.type}/${l.event}`)).toEqual(['system/run_cancelled']);
+  });
+});
