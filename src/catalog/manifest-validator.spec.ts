@@ -38,6 +38,17 @@ describe('manifest validation', () => {
     expect(manifestErrors({ input: { schema: tree }, output: { schema: tree } })).toEqual([]);
   });
 
+  it('refuses a $schema other than 2020-12 (another draft, or not a string) as invalid_schema, never throws', () => {
+    for (const $schema of ['http://json-schema.org/draft-07/schema#', 'https://example.com/mine', 1, null]) {
+      for (const at of ['input', 'output'] as const) {
+        expect(manifestErrors({ [at]: { schema: { $schema, type: 'object' } } }), `${at} ${String($schema)}`).toEqual([
+          expect.objectContaining({ field: `manifest.${at}.schema`, code: 'invalid_schema' }),
+        ]);
+      }
+    }
+    expect(manifestErrors({ input: { schema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' } } })).toEqual([]);
+  });
+
   it('accepts formats ajv-formats does not know (annotations), wherever they appear', () => {
     const schema = { type: 'object', properties: { phone: { type: 'string', format: 'phone' }, list: { items: { format: 'x-color' } } } };
     expect(manifestErrors({ input: { schema }, output: { schema: { type: 'string', format: 'ticket-id' } } })).toEqual([]);

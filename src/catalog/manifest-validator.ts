@@ -36,7 +36,15 @@ function checkSchema(schema: unknown, at: string, out: Collector): schema is Jso
     out.add(at, 'invalid_schema', `${at} must be a JSON Schema (an object or a boolean).`);
     return false;
   }
-  const metaErrors = metaSchemaErrors(schema);
+  let metaErrors: ReturnType<typeof metaSchemaErrors>;
+  try {
+    metaErrors = metaSchemaErrors(schema);
+  } catch (err) {
+    // Ajv throws, rather than reports, on a `$schema` that is not a string or names a dialect
+    // other than 2020-12 (the only meta-schema it has).
+    out.add(at, 'invalid_schema', `${at} is not a usable JSON Schema 2020-12: ${(err as Error).message}`);
+    return false;
+  }
   if (metaErrors) {
     out.errors.push(...ajvErrorsToFieldErrors(metaErrors, at, 'invalid_schema'));
     return false;
