@@ -122,6 +122,11 @@ describe('agents', () => {
       ['a bad regular expression', { output: { schema: { type: 'string', pattern: '[' } } }, 'manifest.output.schema'],
       ['a pattern that cannot run in linear time (backreference)', { input: { schema: { type: 'string', pattern: '(a)\\1' } } }, 'manifest.input.schema'],
       ['a pattern with a u-only escape', { input: { schema: { type: 'string', pattern: '^\\p{L}+$' } } }, 'manifest.input.schema'],
+      ['a $schema of another draft', { input: { schema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' } } }, 'manifest.input.schema'],
+      ['a $schema that is not a string', { output: { schema: { $schema: 1 } } }, 'manifest.output.schema'],
+      // Never dropped silently (Nest's pipe deletes such keys): refused, wherever they are.
+      ['a schema property named constructor', { input: { schema: { type: 'object', properties: { constructor: { type: 'string' } } } } }, 'manifest.input.schema.properties.constructor'],
+      ['a key named __proto__', { output: { schema: JSON.parse('{"properties": {"__proto__": {}}}') } }, 'manifest.output.schema.properties.__proto__'],
       ['timeoutSeconds 0', { timeoutSeconds: 0 }, 'manifest.timeoutSeconds'],
       ['timeoutSeconds 1801', { timeoutSeconds: 1801 }, 'manifest.timeoutSeconds'],
       ['an empty model', { model: '' }, 'manifest.model'],

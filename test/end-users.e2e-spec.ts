@@ -68,6 +68,8 @@ describe('end-users', () => {
       [{ metadata: { k: { nested: 'x' } } }, 'metadata'],
       [{ metadata: ['a'] }, 'metadata'],
       [{ metadata: 'SECRET-VALUE' }, 'metadata'],
+      // Never dropped silently (Nest's pipe would delete it): refused, naming the key.
+      [JSON.parse('{"metadata": {"constructor": "SECRET-VALUE"}}'), 'metadata.constructor'],
       [{ externalId: '' }, 'externalId'],
       [{ externalId: 'x'.repeat(256) }, 'externalId'],
       [{ externalId: 12 }, 'externalId'],
@@ -115,6 +117,7 @@ describe('end-users', () => {
       [`?cursor=${Buffer.from('["yesterday","eu_x"]').toString('base64url')}`, 'cursor'],
       ['?externalId=', 'externalId'],
       ['?externalId=a&externalId=b', 'externalId'],
+      ['?externalId=a%00b', 'externalId'],
     ]) {
       expect(expectProblem(await get(q!), 400, 'invalid_request').param, q).toBe(param);
     }

@@ -338,6 +338,25 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
       await expectNothingLeft(before);
     });
 
+    it('refuses text PostgreSQL cannot store (NUL, a lone surrogate) in input or metadata, naming each field; the refusal is kept for replay', async () => {
+      const before = await leftovers.count(f.org.id);
+      const body = { input: { note: 'a\u0000b', nested: { list: ['fine', '\ud800'] }, ['k\u0000']: 1 }, metadata: { k: 'x\u0000' } };
+      const headers = { 'Idempotency-Key': `unstorable-${Date.now()}` };
+      const res = await run(`${f.open.path}/run`, body, headers);
+      const errors = await expectInvalid(res, [
+        { field: 'input.note', code: 'invalid' },
+        { field: 'input.nested.list.1', code: 'invalid' },
+        { field: 'input.?', code: 'invalid' },
+        { field: 'metadata.k', code: 'invalid' },
+      ]);
+      expect(errors).toHaveLength(4);
+      const replay = await run(`${f.open.path}/run`, body, headers);
+      expect(replay.status).toBe(400);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toEqual(res.body);
+      await expectNothingLeft(before);
+    });
+
     it('accepts metadata at its limits', async () => {
       const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`${'k'.repeat(38)}${String(i).padStart(2, '0')}`, 'v'.repeat(500)]));
       const res = await run(`${f.open.path}/run`, { metadata }, { 'Appstrate-Version': NEW });

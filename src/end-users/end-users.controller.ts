@@ -4,15 +4,16 @@ import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ApiListResponse, parsePageRequest, type ListEnvelope } from '../common/http/pagination.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { isStorableText } from '../common/validation/unstorable-text.js';
 import { CreateEndUserDto, EndUserDto } from './end-users.dto.js';
 import { EndUsersService } from './end-users.service.js';
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 
-/** `?externalId=` once, 1..255 characters; anything else is a 400 naming it. */
+/** `?externalId=` once, 1..255 characters of text; anything else is a 400 naming it. */
 function externalIdFilter(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length < 1 || value.length > 255) {
-    throw new ProblemException('invalid_request', 'externalId must be given once, 1 to 255 characters.', { param: 'externalId' });
+  if (typeof value !== 'string' || value.length < 1 || value.length > 255 || !isStorableText(value)) {
+    throw new ProblemException('invalid_request', 'externalId must be given once, 1 to 255 characters of text (no NUL).', { param: 'externalId' });
   }
   return value;
 }

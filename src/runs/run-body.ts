@@ -5,6 +5,7 @@ import { newFileId } from '../common/ids.js';
 import { ProblemException, type ProblemFieldError } from '../common/problem/problem.exception.js';
 import { MAX_JSON_DEPTH, nestingDepthExceeds } from '../common/http/json-body.middleware.js';
 import { metadataProblem } from '../common/validation/metadata.js';
+import { unstorableTextFields, unstorableTextMessage } from '../common/validation/unstorable-text.js';
 import type { RunFileResource } from './run.presenter.js';
 import type { RunSubmission } from './run-submission.js';
 import type { UploadedRunFile } from './run-uploads.js';
@@ -209,6 +210,10 @@ function finish(
   manifest: AgentManifest,
   errors: ProblemFieldError[],
 ): AcceptedRunBody {
+  // PostgreSQL could not store these (jsonb): refused here, as validation, rather than by the INSERT.
+  for (const field of [...unstorableTextFields(given, 'input'), ...unstorableTextFields(metadata, 'metadata')]) {
+    errors.push({ field, code: 'invalid', message: unstorableTextMessage(field) });
+  }
   const input: Record<string, unknown> = { ...given };
   const reported = new Set<string>();
   for (const name of fileFields.keys()) {

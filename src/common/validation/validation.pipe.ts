@@ -1,5 +1,6 @@
 import { Logger, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ProblemException, type ProblemFieldError } from '../problem/problem.exception.js';
+import { unstorableTextFields, unstorableTextMessage } from './unstorable-text.js';
 
 /** class-validator errors as `errors[]` entries; the submitted values are never echoed. */
 export function toFieldErrors(errors: ValidationError[], prefix = ''): ProblemFieldError[] {
@@ -17,6 +18,26 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): ProblemFi
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
+ * Dotted paths of the keys named `__proto__`, `constructor` or `prototype`, at any depth (at
+ * most 20). Nest's pipe would delete them silently (they are how prototype pollution gets in),
+ * which would change a manifest's schema without a word: they are refused instead.
+ */
+function reservedKeyPaths(body: object): string[] {
+  const found: string[] = [];
+  const stack: Array<[unknown, string]> = [[body, '']];
+  while (stack.length > 0 && found.length < 20) {
+    const [value, path] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key}` : key;
+      if (RESERVED_KEYS.has(key)) found.push(childPath);
+      else stack.push([child, childPath]);
+    }
+  }
+  return found.reverse();
+}
+
+/**
  * Refuses a JSON body that is not an object (an array, a string, `null`…) with one clear
  * entry, before class-transformer turns an array into numbered "unknown fields".
  */
@@ -32,15 +53,20 @@ class ProblemValidationPipe extends ValidationPipe {
       );
     }
     if (metadata.type === 'body' && isObject && this.toValidate(metadata)) {
-      // class-transformer silently drops these keys instead of reporting them as unknown.
-      const reserved = Object.keys(value).filter((key) => RESERVED_KEYS.has(key));
+      const reserved = reservedKeyPaths(value);
       if (reserved.length > 0) {
-        throw ProblemException.validation(reserved.map((field) => ({ field, code: 'unknown_field', message: `${field} is not a known field.` })));
+        throw ProblemException.validation(
+          reserved.map((field) =>
+            field.includes('.')
+              ? { field, code: 'invalid', message: `${field}: keys named __proto__, constructor or prototype are not accepted.` }
+              : { field, code: 'unknown_field', message: `${field} is not a known field.` },
+          ),
+        );
       }
-      const fields = fieldsWithUnstorableText(value);
+      const fields = unstorableTextFields(value);
       if (fields.length > 0) {
         throw ProblemException.validation(
-          fields.map((field) => ({ field, code: 'invalid', message: `${field} must be well-formed Unicode text without NUL characters.` })),
+          fields.map((field) => ({ field, code: 'invalid', message: unstorableTextMessage(field) })),
         );
       }
     }
@@ -54,29 +80,6 @@ class ProblemValidationPipe extends ValidationPipe {
       throw ProblemException.validation([{ field: metadata.data ?? metadata.type, code: 'invalid', message: 'This value could not be validated.' }]);
     }
   }
-}
-
-/** U+0000 or a lone UTF-16 surrogate: neither can be stored by PostgreSQL text or jsonb (nor encoded as UTF-8). */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Dotted paths of the strings (and keys) holding unstorable text. */
-function fieldsWithUnstorableText(body: object): string[] {
-  const found: string[] = [];
-  const stack: Array<[unknown, string]> = [[body, '']];
-  while (stack.length > 0 && found.length < 20) {
-    const [value, path] = stack.pop()!;
-    if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) found.push(path || 'body');
-    } else if (typeof value === 'object' && value !== null) {
-      for (const [key, child] of Object.entries(value)) {
-        const name = UNSTORABLE.test(key) ? '?' : key;
-        const childPath = path ? `${path}.${name}` : name;
-        if (name === '?') found.push(childPath);
-        stack.push([child, childPath]);
-      }
-    }
-  }
-  return found.reverse();
 }
 
 /** The one global validation pipe: unknown fields refused, payloads transformed into DTOs. */
