@@ -110,6 +110,26 @@ describe('multipart runs: files', () => {
       expect(await leftovers.jobs(org.id)).toEqual(expect.arrayContaining([expect.objectContaining({ id: res.body.id })]));
     });
 
+    it('keeps a client filename without its path or control characters, cut at 255 characters without splitting one', async () => {
+      // 254 characters, then an emoji (two UTF-16 units): a plain cut at 255 would keep half of it.
+      const name = `C:\\scans\\2026/${'a'.repeat(254)}\u{1F600}.pdf`;
+      const body = Buffer.concat([
+        Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="input"\r\n\r\n{"ticket":"t"}\r\n`),
+        Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="attachment"; filename="${name}"\r\nContent-Type: application/pdf\r\n\r\n`),
+        PDF,
+        Buffer.from('\r\n--XyZ--\r\n'),
+      ]);
+      const send = () =>
+        post().set('Content-Type', 'multipart/form-data; boundary=XyZ').set('Idempotency-Key', `filename-${Date.now()}`).send(body);
+      const res = await send();
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.files[0].filename).toBe('a'.repeat(254));
+      const [row] = await t.db.query('SELECT filename FROM run_files WHERE run_id = $1', [res.body.id]);
+      expect(row.filename).toBe('a'.repeat(254));
+      const ctrl = await withTicket(post()).attach('attachment', PDF, { filename: 'tab\there.pdf', contentType: 'application/pdf' });
+      expect(ctrl.body.files[0].filename).toBe('tabhere.pdf');
+    });
+
     it('judges a file by its bytes: a real PDF named scan.bin passes ".pdf"', async () => {
       const res = await withTicket(post()).attach('attachment', PDF, { filename: 'scan.bin', contentType: 'application/octet-stream' });
       expect(res.status, JSON.stringify(res.body)).toBe(201);

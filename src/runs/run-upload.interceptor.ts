@@ -45,7 +45,8 @@ class Head extends Transform {
 /** A client filename made safe to store and show: no path, no control characters, bounded. */
 function cleanFilename(raw: string | undefined): string {
   const name = (raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop()!.trim();
-  return name.slice(0, 255);
+  // Cut at 255 UTF-16 units without splitting a surrogate pair (a lone half cannot be stored).
+  return name.slice(0, 255).replace(/[\ud800-\udbff]$/, '');
 }
 
 const tooLarge = (part: string, limit: number) =>
