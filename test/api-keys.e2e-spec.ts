@@ -48,6 +48,7 @@ describe('API keys', () => {
       { name: 'x'.repeat(101) },
       { name: 42 },
       { name: 'ok', expiresAt: 'tomorrow' },
+      { name: 'ok', expiresAt: '2030-W01' }, // ISO 8601 (a week), but no instant
       { name: 'ok', expiresAt: new Date(Date.now() - 1000).toISOString() },
       { name: 'ok', unknown: true },
     ];

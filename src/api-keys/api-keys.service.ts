@@ -56,7 +56,10 @@ export class ApiKeysService {
       }
     });
     const expiresAt = dto.expiresAt == null ? null : new Date(dto.expiresAt);
-    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) {
+      // ISO 8601 forms the validator accepts but Date cannot read (week dates: 2030-W01).
+      errors.push({ field: 'expiresAt', code: 'invalid', message: 'expiresAt must be a date-time such as 2030-01-01T00:00:00Z.' });
+    } else if (expiresAt && expiresAt.getTime() <= Date.now()) {
       errors.push({ field: 'expiresAt', code: 'invalid', message: 'expiresAt must be in the future.' });
     }
     if (errors.length > 0) throw ProblemException.validation(errors);
