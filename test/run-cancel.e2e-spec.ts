@@ -46,6 +46,15 @@ describe('POST /api/runs/{runId}/cancel', () => {
     await fake?.close();
   });
 
+  it('cancels a run that has waited longer than an int of milliseconds (24.8 days): its duration is capped, not refused', async () => {
+    const { agent } = await newAgent();
+    const run = await startRun(api, caller, agent); // no worker runs yet: it stays pending
+    await api.db.query(`UPDATE runs SET created_at = now() - interval '30 days' WHERE id = $1`, [run.id]);
+    const res = await api.request().post(`/api/runs/${run.id}/cancel`).set(caller.headers);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ id: run.id, status: 'cancelled', duration: 2 ** 31 - 1 });
+  });
+
   it('cancels a pending run, which then never starts, even if its job is still queued', async () => {
     const cancelled = await newAgent();
     const control = await newAgent();

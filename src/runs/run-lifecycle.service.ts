@@ -115,7 +115,8 @@ export class RunLifecycleService {
          output_tokens = COALESCE($8, output_tokens),
          cost = CASE WHEN $10 THEN $9 ELSE cost END,
          completed_at = now(),
-         duration_ms = GREATEST(0, round(extract(epoch FROM (now()::timestamptz(3) - COALESCE(started_at, created_at))) * 1000))::int
+         -- Capped at the column's int range (24.8 days): a run that waited longer still ends.
+         duration_ms = LEAST(2147483647, GREATEST(0, round(extract(epoch FROM (now()::timestamptz(3) - COALESCE(started_at, created_at))) * 1000)))::int
        WHERE id = $1 AND status IN ('pending', 'running') ${options.orgId ? 'AND org_id = $11' : ''}`,
       values,
       [log],
