@@ -5,7 +5,7 @@ import { RunLogsService } from '../src/runs/run-logs.service.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createOrg, expectProblem, type TestOrg } from './support/factories.js';
-import { FakeModelServer } from './support/fake-model-server.js';
+import type { FakeModelServer } from './support/fake-model-server.js';
 import {
   createAgent,
   createFakeModel,
@@ -15,7 +15,9 @@ import {
   pollRun,
   runLogs,
   startRun,
+  startRunStage,
   type RunCaller,
+  type RunStage,
 } from './support/run-helpers.js';
 
 /**
@@ -34,16 +36,15 @@ describe('POST /api/runs/{runId}/cancel', () => {
     return { model, agent: await createAgent(api, org, { modelName: model.name }) };
   };
 
+  let stage: RunStage | undefined;
+
   beforeAll(async () => {
-    fake = await FakeModelServer.start();
-    api = await startApp({ PROCESS_ROLE: 'api' });
-    org = await createOrg(api);
-    caller = await keyCaller(api, org);
+    stage = await startRunStage();
+    ({ api, fake, org, caller } = stage);
   });
   afterAll(async () => {
     await worker?.close();
-    await api?.close();
-    await fake?.close();
+    await stage?.close();
   });
 
   it('cancels a run that has waited longer than an int of milliseconds (24.8 days): its duration is capped, not refused', async () => {

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrphanRunsSweeper } from '../src/runs/execution/orphan-runs.sweeper.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
-import { createOrg, type TestOrg } from './support/factories.js';
-import { FakeModelServer } from './support/fake-model-server.js';
-import { createAgent, createFakeModel, keyCaller, pollRun, runLogs, startRun, type RunCaller } from './support/run-helpers.js';
+import type { TestOrg } from './support/factories.js';
+import type { FakeModelServer } from './support/fake-model-server.js';
+import { createAgent, createFakeModel, pollRun, runLogs, startRun, startRunStage, type RunCaller, type RunStage } from './support/run-helpers.js';
 
 /**
  * An API process that dies between committing a run and queueing its job leaves a `pending`
@@ -21,16 +21,15 @@ describe('live runs the queue lost', () => {
   let org: TestOrg;
   let caller: RunCaller;
 
+  let stage: RunStage | undefined;
+
   beforeAll(async () => {
-    fake = await FakeModelServer.start();
-    api = await startApp({ PROCESS_ROLE: 'api' });
-    org = await createOrg(api);
-    caller = await keyCaller(api, org);
+    stage = await startRunStage();
+    ({ api, fake, org, caller } = stage);
   });
   afterAll(async () => {
     await worker?.close();
-    await api?.close();
-    await fake?.close();
+    await stage?.close();
   });
 
   /** The worker's sweeper, with its own timer stopped: the test sweeps, so counts are exact. */

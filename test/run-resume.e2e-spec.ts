@@ -5,9 +5,9 @@ import { RunExecutor } from '../src/runs/execution/run-executor.js';
 import { RunLifecycleService } from '../src/runs/run-lifecycle.service.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
-import { createOrg, type TestOrg } from './support/factories.js';
-import { FakeModelServer } from './support/fake-model-server.js';
-import { createAgent, createFakeModel, getRun, keyCaller, runLogs, startRun, type RunCaller } from './support/run-helpers.js';
+import type { TestOrg } from './support/factories.js';
+import type { FakeModelServer } from './support/fake-model-server.js';
+import { createAgent, createFakeModel, getRun, runLogs, startRun, startRunStage, type RunCaller, type RunStage } from './support/run-helpers.js';
 
 /**
  * A job handed out again after its worker was lost resumes the run that worker left `running`.
@@ -21,16 +21,15 @@ describe('resuming a run its lost worker left running', () => {
   let org: TestOrg;
   let caller: RunCaller;
 
+  let stage: RunStage | undefined;
+
   beforeAll(async () => {
-    fake = await FakeModelServer.start();
-    api = await startApp({ PROCESS_ROLE: 'api' });
-    org = await createOrg(api);
-    caller = await keyCaller(api, org);
+    stage = await startRunStage();
+    ({ api, fake, org, caller } = stage);
   });
   afterAll(async () => {
     await worker?.close();
-    await api?.close();
-    await fake?.close();
+    await stage?.close();
   });
 
   it('does not run it again when a cancel lands between its read and its run_resumed entry', async () => {

@@ -1,17 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
-import { createOrg, type TestOrg } from './support/factories.js';
-import { FakeModelServer, type FakeReply } from './support/fake-model-server.js';
+import type { TestOrg } from './support/factories.js';
+import type { FakeModelServer, FakeReply } from './support/fake-model-server.js';
 import {
   createAgent,
   createFakeModel,
   getRun,
-  keyCaller,
   pollRun,
   runLogs,
   spawnWorkerProcess,
   startRun,
+  startRunStage,
   type RunCaller,
+  type RunStage,
   type WorkerProcess,
 } from './support/run-helpers.js';
 
@@ -37,11 +38,11 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
   const hangFirst = (model: string, then: FakeReply) =>
     fake.reply((request) => (request.body.model === model && fake.requestsFor(model).length === 1 ? { hang: true } : then));
 
+  let stage: RunStage | undefined;
+
   beforeAll(async () => {
-    fake = await FakeModelServer.start();
-    api = await startApp({ PROCESS_ROLE: 'api' });
-    org = await createOrg(api);
-    caller = await keyCaller(api, org);
+    stage = await startRunStage();
+    ({ api, fake, org, caller } = stage);
   });
   afterEach(async () => {
     await child?.kill();
@@ -51,8 +52,7 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     fake.reset();
   });
   afterAll(async () => {
-    await api?.close();
-    await fake?.close();
+    await stage?.close();
   });
 
   it('cancels a run held by a worker in another process: the model call is aborted within 2 s', async () => {

@@ -3,9 +3,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type supertest from 'supertest';
 import { expect } from 'vitest';
-import type { TestApp } from './app.js';
-import { createApiKey, type TestOrg } from './factories.js';
-import type { FakeModelServer } from './fake-model-server.js';
+import { startApp, type TestApp } from './app.js';
+import { createApiKey, createOrg, type TestOrg } from './factories.js';
+import { FakeModelServer } from './fake-model-server.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -19,6 +19,32 @@ export interface RunCaller {
 export async function keyCaller(t: TestApp, org: TestOrg, scopes?: string[]): Promise<RunCaller> {
   const { key } = await createApiKey(t, org, scopes ? { scopes } : {});
   return { org, key, headers: { Authorization: `Bearer ${key}` } };
+}
+
+/** What the run tests start from: an API-only app, a fake model server, an org and a key of it. */
+export interface RunStage {
+  api: TestApp;
+  fake: FakeModelServer;
+  org: TestOrg;
+  caller: RunCaller;
+  close: () => Promise<void>;
+}
+
+export async function startRunStage(): Promise<RunStage> {
+  const fake = await FakeModelServer.start();
+  const api = await startApp({ PROCESS_ROLE: 'api' });
+  const org = await createOrg(api);
+  const caller = await keyCaller(api, org);
+  return {
+    api,
+    fake,
+    org,
+    caller,
+    close: async () => {
+      await api.close();
+      await fake.close();
+    },
+  };
 }
 
 /** Adds to the org a model pointing at the fake server, with a model string unique to the test. */
