@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backtrackingChoices } from './linear-regexp.js';
 import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments, schemaErrors } from './json-schema.js';
 
@@ -74,22 +74,9 @@ describe('createAjv', () => {
   it('bounds the cache by the schema text it holds, dropping the least recently used', () => {
     const huge = { type: 'string', description: 'd'.repeat(17 * 1024 * 1024) };
     const first = compileUserSchema(huge);
-    // Copies: the same text, another object (the same object is found by identity, below).
-    expect(compileUserSchema({ ...huge })).toBe(first); // alone over the bound, the newest entry stays
+    expect(compileUserSchema(huge)).toBe(first); // alone over the bound, the newest entry stays
     compileUserSchema({ type: 'integer', minimum: 7 });
-    expect(compileUserSchema({ ...huge })).not.toBe(first); // dropped to make room, compiled again
-  });
-
-  it('finds a schema object it compiled before without serializing it again', () => {
-    const schema = { type: 'object', properties: { n: { type: 'integer' } } };
-    const first = compileUserSchema(schema);
-    const stringify = vi.spyOn(JSON, 'stringify');
-    try {
-      expect(compileUserSchema(schema)).toBe(first);
-      expect(stringify).not.toHaveBeenCalled();
-    } finally {
-      stringify.mockRestore();
-    }
+    expect(compileUserSchema(huge)).not.toBe(first); // dropped to make room, compiled again
   });
 
   it('reports a loop only some values reach as an error of the value, never throws', () => {

@@ -108,8 +108,6 @@ export function compileSchema(schema: JsonSchema, options: { validateSchema?: bo
 const COMPILED_CACHE_LIMIT = 500;
 const COMPILED_CACHE_MAX_CHARS = 16 * 1024 * 1024;
 const compiled = new Map<string, ValidateFunction>();
-/** Stored schemas are never changed in place, so an object's compilation stays valid while it lives. */
-const compiledByObject = new WeakMap<object, ValidateFunction>();
 let compiledChars = 0;
 
 /**
@@ -117,15 +115,6 @@ let compiledChars = 0;
  * schema text: the run path compiles the same manifests over and over. Throws what Ajv throws.
  */
 export function compileUserSchema(schema: JsonSchema): ValidateFunction {
-  // The same schema object (an agent the run path keeps) skips serializing it as the key.
-  const same = typeof schema === 'object' && schema !== null ? compiledByObject.get(schema) : undefined;
-  if (same) return same;
-  const validate = compileUserSchemaText(schema);
-  if (typeof schema === 'object' && schema !== null) compiledByObject.set(schema, validate);
-  return validate;
-}
-
-function compileUserSchemaText(schema: JsonSchema): ValidateFunction {
   const key = JSON.stringify(schema);
   const hit = compiled.get(key);
   if (hit) {
