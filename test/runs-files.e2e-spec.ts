@@ -127,6 +127,7 @@ describe('multipart runs: files', () => {
       const [row] = await t.db.query('SELECT filename FROM run_files WHERE run_id = $1', [res.body.id]);
       expect(row.filename).toBe('a'.repeat(254));
       const ctrl = await withTicket(post()).attach('attachment', PDF, { filename: 'tab\there.pdf', contentType: 'application/pdf' });
+      expect(ctrl.status, JSON.stringify(ctrl.body)).toBe(201);
       expect(ctrl.body.files[0].filename).toBe('tabhere.pdf');
     });
 
