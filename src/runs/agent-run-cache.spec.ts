@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentRunCache, type AgentForRun } from './agent-run-cache.js';
 
 const path = (name: string) => ({ scope: '@acme', name });
-const entry = (rowVersion: string, prompt = 'p') => ({ rowVersion, agent: { manifest: {}, prompt } }) as unknown as AgentForRun;
+const entry = (readVersion: string, prompt = 'p') => ({ readVersion, agent: { manifest: {}, prompt } }) as unknown as AgentForRun;
 
 describe('AgentRunCache', () => {
   afterEach(() => vi.useRealTimers());
@@ -10,7 +10,7 @@ describe('AgentRunCache', () => {
   it('keeps entries per organization', () => {
     const cache = new AgentRunCache();
     cache.set('org-a', path('bot'), entry('1'));
-    expect(cache.get('org-a', path('bot'))?.rowVersion).toBe('1');
+    expect(cache.get('org-a', path('bot'))?.readVersion).toBe('1');
     expect(cache.get('org-b', path('bot'))).toBeUndefined();
     cache.delete('org-a', path('bot'));
     expect(cache.get('org-a', path('bot'))).toBeUndefined();

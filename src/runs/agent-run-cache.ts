@@ -13,8 +13,8 @@ export interface AgentForRun {
   agent: Agent;
   /** The organization's default model, if it has one. */
   orgDefault: ChosenModel | null;
-  /** The agent row's version (`xmin` and `updated_at`): any write to the row changes it. */
-  rowVersion: string;
+  /** The agent row's version (`xmin`, `updated_at`) and the default model: any change to either changes it. */
+  readVersion: string;
 }
 
 /** Entries per process; the least recently used goes first. */
@@ -27,11 +27,7 @@ const MAX_ENTRY_BYTES = 256 * 1024;
 const IDLE_MS = 60_000;
 
 /** Same agent row and same org default model: a fresh read would decide exactly as this one. */
-export const sameRead = (a: AgentForRun, b: AgentForRun): boolean =>
-  a.rowVersion === b.rowVersion &&
-  a.agent.id === b.agent.id &&
-  a.orgDefault?.modelId === b.orgDefault?.modelId &&
-  a.orgDefault?.model === b.orgDefault?.model;
+export const sameRead = (a: AgentForRun, b: AgentForRun): boolean => a.agent.id === b.agent.id && a.readVersion === b.readVersion;
 
 /**
  * The agents this process ran recently, so that the run endpoint's hot path skips the agent

@@ -67,10 +67,16 @@ const raised = (err: unknown, sqlState: string, marker: string): boolean => {
 const isRecordExists = (err: unknown): boolean => raised(err, '22007', RECORD_EXISTS);
 
 /**
- * An agent row's version: its `xmin` (changed by any write) with its `updated_at` in ms, so that
- * a transaction id reused after wraparound, or another cluster's, cannot pass for the same row.
+ * The org's agent row (alias `a`) joined with the org's default model (alias `d`), as the run
+ * endpoint reads them; the join is the same wherever a read is made or checked.
  */
-const agentRowVersion = (alias: string) => `${alias}.xmin::text || '@' || floor(extract(epoch FROM ${alias}.updated_at) * 1000)::text`;
+const AGENT_WITH_DEFAULT = `agents a LEFT JOIN models d ON d.org_id = a.org_id AND d.is_default`;
+/**
+ * Everything a run decision depends on, as one string: the agent row's `xmin` (changed by any
+ * write) with its `updated_at` in ms (so a transaction id reused after wraparound, or another
+ * cluster's, cannot pass for the same row), and the default model's id and model string.
+ */
+const READ_VERSION = `a.xmin::text || '@' || floor(extract(epoch FROM a.updated_at) * 1000)::text || '/' || coalesce(d.id::text || ':' || d.model, '')`;
 
 /** The agent (or the org's default model) a cached read described has changed: read it again. */
 class AgentChangedError extends Error {}
@@ -221,10 +227,9 @@ export class RunsService {
     const rows = await preparedQuery<Record<string, unknown>>(
       this.db,
       'runs.find-agent',
-      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at, ${agentRowVersion('a')} AS row_version,
+      `SELECT a.id, a.org_id, a.scope, a.name, a.manifest, a.prompt, a.created_at, a.updated_at, ${READ_VERSION} AS read_version,
               d.id AS default_model_id, d.model AS default_model
-         FROM agents a
-         LEFT JOIN models d ON d.org_id = a.org_id AND d.is_default
+         FROM ${AGENT_WITH_DEFAULT}
         WHERE a.org_id = $1 AND a.scope = $2 AND a.name = $3`,
       [orgId, path.scope, path.name],
     );
@@ -241,7 +246,7 @@ export class RunsService {
       updatedAt: row.updated_at as Date,
     });
     const orgDefault = row.default_model_id == null ? null : { modelId: row.default_model_id as string, model: row.default_model as string };
-    return { agent, orgDefault, rowVersion: row.row_version as string };
+    return { agent, orgDefault, readVersion: row.read_version as string };
   }
 
   /** Step 10: `modelId` > the manifest's `model` (no fallback) > the org default > the server default. */
@@ -332,10 +337,9 @@ export class RunsService {
   private async insertRun(em: EntityManager, run: Run, record: IdempotencyClaim | null, cached: AgentForRun | null): Promise<void> {
     const cap = this.config.runs.orgMaxConcurrentRuns;
     // With `cached`, the row is written only if the agent row and the org's default model are
-    // the ones read ($20: `<row version>/<default model id>:<model>`); else a failing cast aborts the statement.
+    // the ones read ($20: its read version); else a failing cast aborts the statement.
     // (The cast's text is read from the table, so it cannot be folded at planning time.)
-    const orgDefault = cached?.orgDefault;
-    const guard = cached ? [`${cached.rowVersion}/${orgDefault ? `${orgDefault.modelId}:${orgDefault.model}` : ''}`] : [];
+    const guard = cached ? [cached.readVersion] : [];
     // With `record`, the idempotency record is inserted by the same statement, only when the run
     // row was; its response carries a placeholder for the created_at the statement assigns.
     const placeholder = `created-at:${run.id}`;
@@ -347,8 +351,7 @@ export class RunsService {
          ${
            cached
              ? `SELECT ${values}, CASE WHEN c.version = $20 THEN $19::int ELSE ('${AGENT_CHANGED}:' || coalesce(c.version, 'gone'))::int END
-                  FROM (SELECT (SELECT ${agentRowVersion('a')} || '/' || coalesce((SELECT m.id::text || ':' || m.model FROM models m WHERE m.org_id = $2 AND m.is_default), '')
-                                  FROM agents a WHERE a.id = $3 AND a.org_id = $2) AS version) c`
+                  FROM (SELECT (SELECT ${READ_VERSION} FROM ${AGENT_WITH_DEFAULT} WHERE a.id = $3 AND a.org_id = $2) AS version) c`
              : `VALUES (${values}, $19)`
          }
          ON CONFLICT (org_id, concurrency_slot) WHERE status IN ('pending', 'running') DO NOTHING
