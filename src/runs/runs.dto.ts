@@ -64,7 +64,7 @@ export class RunDto {
   @ApiProperty({ type: RunTriggeredByDto }) triggeredBy: RunTriggeredByDto;
   @ApiProperty({ type: RunUsageDto }) usage: RunUsageDto;
   @ApiProperty({ type: Number, nullable: true, description: 'US dollars, when the model declares prices.' }) cost: number | null;
-  @ApiProperty({ type: 'integer', nullable: true, description: 'Milliseconds; never null once the run is terminal.' })
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Milliseconds; never null once the run is terminal. At most 2147483647 (a run that waited over 24.8 days shows that).' })
   duration: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt: string | null;
