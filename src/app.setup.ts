@@ -1,63 +1,74 @@
-import type { INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
-import { betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
-import { requestContextMiddleware, runInContext } from './common/context/request-context.js';
-import { jsonBodyMiddleware } from './common/http/json-body.middleware.js';
+import { BETTER_AUTH_BASE_PATH, betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
+import { openRequestContext, registerRequestContext, runInContext } from './common/context/request-context.js';
+import { registerJsonBodyParser } from './common/http/json-body.parser.js';
+import { setupOpenApi } from './common/openapi/openapi.js';
+import { fastifyRefusal } from './common/problem/problem-details.filter.js';
 import { writeProblem } from './common/problem/problem-response.js';
 import { ProblemException } from './common/problem/problem.exception.js';
-import { setupOpenApi } from './common/openapi/openapi.js';
 import { APP_CONFIG } from './config/config.module.js';
 import type { AppConfig } from './config/app.config.js';
 
+/** Longest path parameter the router accepts; the routes refuse theirs above 128 characters themselves. */
+const MAX_PARAM_LENGTH = 1024;
+
+/**
+ * The HTTP adapter: Fastify, for its low cost per request (the run endpoint is the hot path).
+ * Trailing slashes are ignored, as clients of the Express-era routes expect.
+ */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    // Node's own default, which Fastify turns off: a client gets 5 minutes to send its request.
+    requestTimeout: 300_000,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // A URL the router cannot decode is refused before any hook runs: answer it as a problem too.
+    frameworkErrors: (error: Error, req: FastifyRequest, reply: FastifyReply) => {
+      openRequestContext(req, reply);
+      writeProblem(req, reply, fastifyRefusal(error) ?? new ProblemException('invalid_request', 'The request URL is malformed.'));
+    },
+  });
+}
+
 /** One access-log line per response, with the request context the logger mixes in. */
-function accessLog(logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction) => {
+function registerAccessLog(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const level = res.statusCode >= 500 ? 'error' : 'info';
+    // The Node response's event: streamed answers (run events) are logged too.
+    reply.raw.once('finish', () => {
+      const status = reply.raw.statusCode;
+      const level = status >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(ms * 10) / 10 };
+      const line = { method: req.method, path: req.url.split('?')[0], status, durationMs: Math.round(ms * 10) / 10 };
       // 'finish' may fire outside the request's async context: re-enter it so the line carries its ids.
       runInContext(req.context, () => logger[level](line, 'request'));
     });
-    next();
-  };
-}
-
-/** Served outside the `/api` prefix; anything else there is no route. */
-const OUTSIDE_API = /^\/(health|ready)\/?$/;
-
-/**
- * Paths outside `/api` that are not the probes: 404 problem+json like any unknown route (Nest's
- * own not-found handling only covers its prefix; Express would answer an HTML page).
- */
-function outsideApiNotFound(req: Request, res: Response, next: NextFunction): void {
-  if (req.path === '/api' || req.path.startsWith('/api/') || OUTSIDE_API.test(req.path)) return next();
-  writeProblem(req, res, new ProblemException('not_found', 'No route matches this path.'));
+    done();
+  });
 }
 
 /**
  * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it:
- * request context → access log → Better Auth (its own body handling) → JSON body → Nest.
- * The app must be created with `bodyParser: false`.
+ * request context → access log → body parser → Better Auth's routes or Nest's. The app must be
+ * created with `createHttpAdapter()` and `bodyParser: false`.
  */
-export function configureApp(app: INestApplication, logger: Logger): INestApplication {
+export function configureApp(app: NestFastifyApplication, logger: Logger): NestFastifyApplication {
   const config = app.get<AppConfig>(APP_CONFIG);
   const auth = app.get<BetterAuth>(BETTER_AUTH);
-  const express = (app as NestExpressApplication).getHttpAdapter().getInstance();
-  express.disable('x-powered-by');
-  // No automatic ETag: hashing every body costs CPU on each answer (the run endpoint's hot
-  // path included), and no route documents conditional requests.
-  express.set('etag', false);
-  app.use(requestContextMiddleware);
-  app.use(accessLog(logger));
-  app.use(outsideApiNotFound);
-  express.all('/api/auth/{*any}', betterAuthHandler(auth));
-  app.use(jsonBodyMiddleware(config.http.maxJsonBodyBytes));
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestContext(fastify);
+  registerAccessLog(fastify, logger);
+  registerJsonBodyParser(fastify, config.http.maxJsonBodyBytes);
+  fastify.all(
+    `${BETTER_AUTH_BASE_PATH}/*`,
+    // A route keeps the error handler its instance had when it was added: Fastify's default,
+    // as Nest sets its own (to the problem filter) later, in init. Call whichever is current.
+    { errorHandler: (error, req, reply) => fastify.errorHandler(error, req, reply) },
+    betterAuthHandler(auth),
+  );
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });
   setupOpenApi(app);
   app.enableShutdownHooks();

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
+import { configureApp, createHttpAdapter } from './app.setup.js';
 import { AppLogger, createPinoLogger } from './common/logging/app-logger.js';
 import { armShutdownDeadline } from './common/shutdown-deadline.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app.config.js';
@@ -15,7 +16,10 @@ async function bootstrap(config: AppConfig): Promise<void> {
   const pino = createPinoLogger(config.log.level);
   await checkDependencies(config);
   if (config.database.migrationsRun) await migrateDatabase(config);
-  const app = await NestFactory.create(AppModule.forRoot(config), { bodyParser: false, logger: new AppLogger(pino) });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(), {
+    bodyParser: false,
+    logger: new AppLogger(pino),
+  });
   configureApp(app, pino);
   armShutdownDeadline(config.shutdownTimeoutSeconds * 1000, () => {
     pino.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'graceful shutdown did not finish in time; exiting');

@@ -162,6 +162,8 @@ describe('agents', () => {
 
     it('answers 404 agent_not_found for an unknown agent', async () => {
       expectProblem(await as(org).get('/api/agents/@nobody/nothing'), 404, 'agent_not_found');
+      // The longest valid name still reaches the route (the router's own parameter limit is higher).
+      expectProblem(await as(org).get(`/api/agents/@nobody/${'a'.repeat(128)}`), 404, 'agent_not_found');
     });
 
     it('lists the org’s agents newest first with cursor paging', async () => {

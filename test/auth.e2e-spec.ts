@@ -341,6 +341,17 @@ describe('authentication and organization context', () => {
       }
     });
 
+    it('answers a path with a trailing slash as the same path without it', async () => {
+      expect((await t.request().get('/health/')).status).toBe(200);
+      expect((await org.owner.agent.get('/api/api-keys/').set('X-Org-Id', org.id)).status).toBe(200);
+    });
+
+    it('refuses an oversized body on a Better Auth route with the API’s 413 problem', async () => {
+      const body = JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(t.config.http.maxJsonBodyBytes) });
+      const res = await t.request().post('/api/auth/sign-in/email').set('Content-Type', 'application/json').send(body);
+      expectProblem(res, 413, 'payload_too_large');
+    });
+
     it('answers unknown routes 404 whatever the credentials', async () => {
       const { key } = await createApiKey(t, org);
       for (const path of ['/api/nope', '/api/end-users/eu_x/extra', '/api/orgs/x/y/z', '/api', '/', '/nope', '//health', '/health/x', '/%00', '/API/orgs']) {

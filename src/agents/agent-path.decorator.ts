@@ -1,11 +1,11 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { MAX_NAME_LENGTH, MAX_SCOPE_LENGTH, NAME_PATTERN, parseAgentPath, SCOPE_PATTERN, type AgentPath } from '../catalog/agent-path.js';
 
 /** The validated `{scope}/{name}` of the route (400 `invalid_request` naming the bad one). */
 export const AgentPathParams = createParamDecorator((_: unknown, ctx: ExecutionContext): AgentPath => {
-  const params = ctx.switchToHttp().getRequest<Request>().params;
+  const params = ctx.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string>;
   return parseAgentPath(String(params.scope), String(params.name));
 });
 

@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InjectConfig } from '../config/config.module.js';
 import type { AppConfig } from '../config/app.config.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
@@ -14,7 +14,7 @@ export class ApiVersionGuard implements CanActivate {
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = req.context.principal;
     if (!principal) return true; // public route
     const header = req.headers['appstrate-version'];
@@ -36,7 +36,7 @@ export class ApiVersionGuard implements CanActivate {
       version = pinned?.ok ? pinned.version : (this.config.apiVersions.default as ApiVersion);
     }
     req.context.apiVersion = version;
-    context.switchToHttp().getResponse<Response>().setHeader('Appstrate-Version', version);
+    context.switchToHttp().getResponse<FastifyReply>().raw.setHeader('Appstrate-Version', version);
     return true;
   }
 }

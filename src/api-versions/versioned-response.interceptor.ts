@@ -8,7 +8,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { map, type Observable } from 'rxjs';
 import { transformResponse, type ResponseKind, type VersionedResponse as Shaped } from './version-transforms.js';
 
@@ -40,14 +40,14 @@ export class VersionedResponseInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const kind = this.reflector.get<ResponseKind>(RESPONSE_KIND, context.getHandler());
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     return next.handle().pipe(
       map((result: unknown) => {
         if (!(result instanceof HttpResponse)) return result;
         const shaped = kind && req.context.apiVersion ? transformResponse(kind, result, req.context.apiVersion) : result;
         res.status(shaped.status);
-        for (const [name, value] of Object.entries(shaped.headers)) res.setHeader(name, value);
+        for (const [name, value] of Object.entries(shaped.headers)) res.header(name, value);
         return shaped.body;
       }),
     );

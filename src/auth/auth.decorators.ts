@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtension, ApiHeader } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { Permission } from './permissions.js';
 import type { OrgPrincipal, Principal } from './principal.js';
 
@@ -64,10 +64,10 @@ export function Auth(options: AuthOptions = {}) {
 
 /** The caller, as the AuthGuard resolved it. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
-  return ctx.switchToHttp().getRequest<Request>().context.principal!;
+  return ctx.switchToHttp().getRequest<FastifyRequest>().context.principal!;
 });
 
 /** The caller on an org-scoped route (the guard guarantees the org). */
 export const OrgCaller = createParamDecorator((_: unknown, ctx: ExecutionContext): OrgPrincipal => {
-  return ctx.switchToHttp().getRequest<Request>().context.principal as OrgPrincipal;
+  return ctx.switchToHttp().getRequest<FastifyRequest>().context.principal as OrgPrincipal;
 });

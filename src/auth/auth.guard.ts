@@ -2,7 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import { APIError } from 'better-auth/api';
 import { fromNodeHeaders } from 'better-auth/node';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiKeysService, type ApiKeyCredential } from '../api-keys/api-keys.service.js';
 import { isUuidString } from '../common/ids.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
@@ -24,7 +24,7 @@ const invalidSession = () =>
   });
 
 /** Reads one header value; a repeated header is refused rather than guessed at. */
-function singleHeader(req: Request, name: string): string | undefined {
+function singleHeader(req: FastifyRequest, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   if (Array.isArray(value)) throw new ProblemException('invalid_request', `Send the ${name} header once.`, { param: name });
   return value;
@@ -49,7 +49,7 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const options: AuthOptions = this.reflector.getAllAndOverride<AuthOptions>(AUTH_OPTIONS, targets) ?? { org: 'header' };
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
 
     const authorization = singleHeader(req, 'Authorization');
     const bearer = /^bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
@@ -60,7 +60,7 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async fromApiKey(req: Request, token: string, options: AuthOptions): Promise<Principal> {
+  private async fromApiKey(req: FastifyRequest, token: string, options: AuthOptions): Promise<Principal> {
     const key = await this.apiKeys.findActiveByToken(token);
     if (!key || !key.creatorRole) throw invalidKey();
     if (options.sessionOnly) {
@@ -85,7 +85,7 @@ export class AuthGuard implements CanActivate {
     };
   }
 
-  private async fromSession(req: Request, options: AuthOptions): Promise<Principal> {
+  private async fromSession(req: FastifyRequest, options: AuthOptions): Promise<Principal> {
     const session = await this.auth.api.getSession({ headers: fromNodeHeaders(req.headers) }).catch((err: unknown) => {
       // A refused cookie is no session. Anything else must not read as "sign in again": Better
       // Auth wraps its own failures (PostgreSQL unreachable → 503, a bug → 500) as an APIError
@@ -120,15 +120,15 @@ export class AuthGuard implements CanActivate {
     };
   }
 
-  private headerOrgId(req: Request): string {
+  private headerOrgId(req: FastifyRequest): string {
     const value = singleHeader(req, 'X-Org-Id')?.trim();
     if (!value) throw new ProblemException('invalid_request', 'Send the organization id in the X-Org-Id header.', { param: 'X-Org-Id' });
     if (!isUuidString(value)) throw new ProblemException('invalid_request', 'X-Org-Id must be a UUID.', { param: 'X-Org-Id' });
     return value.toLowerCase();
   }
 
-  private pathOrgId(req: Request): string {
-    const value = req.params.orgId;
+  private pathOrgId(req: FastifyRequest): string {
+    const value = (req.params as Record<string, string | undefined>).orgId;
     if (typeof value !== 'string' || !isUuidString(value)) {
       throw new ProblemException('invalid_request', 'orgId must be a UUID.', { param: 'orgId' });
     }
@@ -136,13 +136,13 @@ export class AuthGuard implements CanActivate {
   }
 
   /** A key acts only in its own org; naming another one is refused like a conflicting X-Org-Id. */
-  private requirePathOrg(req: Request, orgId: string): void {
+  private requirePathOrg(req: FastifyRequest, orgId: string): void {
     if (this.pathOrgId(req) !== orgId) {
       throw new ProblemException('forbidden', 'The API key belongs to another organization than the path names.', { param: 'orgId' });
     }
   }
 
-  private async endUser(req: Request, key: ApiKeyCredential): Promise<string | null> {
+  private async endUser(req: FastifyRequest, key: ApiKeyCredential): Promise<string | null> {
     const value = singleHeader(req, 'Appstrate-User');
     if (value === undefined) return null;
     if (!value.startsWith('eu_')) {

@@ -1,11 +1,10 @@
 import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
-import { toNodeHandler } from 'better-auth/node';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { fromNodeHeaders } from 'better-auth/node';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { match } from 'path-to-regexp';
 import type pg from 'pg';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { writeProblem } from '../common/problem/problem-response.js';
 import type { AppConfig } from '../config/app.config.js';
 
 export const SESSION_COOKIE = 'better-auth.session_token';
@@ -37,24 +36,40 @@ export async function migrateBetterAuth(auth: BetterAuth): Promise<void> {
 }
 
 /**
- * Mounts Better Auth for its own endpoints only. Better Auth answers an unknown path under
- * `/api/auth` with an empty 404; passing those on lets them get the API's problem+json 404, and
- * a known endpoint called with the wrong method gets the API's 405 with `Allow`.
+ * Serves Better Auth's own endpoints (the route `/api/auth/*` of `configureApp`). Better Auth
+ * answers an unknown path under `/api/auth` with an empty 404; those get the API's
+ * problem+json 404 instead, and a known endpoint called with the wrong method the API's 405
+ * with `Allow`. The body is handed over as the bytes received (the app's parser keeps them).
  */
-export function betterAuthHandler(auth: BetterAuth): RequestHandler {
-  const handle = toNodeHandler(auth);
+export function betterAuthHandler(auth: BetterAuth): (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
   const endpoints = Object.values(auth.api as Record<string, { path?: string; options?: { method?: string | string[] } }>)
     .filter((endpoint) => typeof endpoint?.path === 'string' && endpoint.options?.method)
     .map((endpoint) => ({
       matches: match(endpoint.path!, { decode: false }),
       methods: ([] as string[]).concat(endpoint.options!.method!).map((m) => m.toUpperCase()),
     }));
-  return (req: Request, res: Response, next: NextFunction) => {
-    const path = req.path.slice(BETTER_AUTH_BASE_PATH.length) || '/';
+  const origin = new URL(auth.options.baseURL as string).origin;
+  return async (req, reply) => {
+    const path = req.url.split('?')[0].slice(BETTER_AUTH_BASE_PATH.length) || '/';
     const allowed = new Set(endpoints.filter((e) => e.matches(path)).flatMap((e) => e.methods));
-    if (allowed.size === 0) return next();
-    if (allowed.has(req.method)) return handle(req, res);
-    const allow = [...allowed].sort().join(', ');
-    writeProblem(req, res, new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`, { headers: { Allow: allow } }));
+    if (allowed.size === 0) throw new ProblemException('not_found', 'No route matches this path.');
+    if (!allowed.has(req.method)) {
+      const allow = [...allowed].sort().join(', ');
+      throw new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`, { headers: { Allow: allow } });
+    }
+    const response = await auth.handler(
+      new Request(new URL(req.url, origin), {
+        method: req.method,
+        headers: fromNodeHeaders(req.headers),
+        body: req.method === 'GET' || req.method === 'HEAD' || !req.rawBody?.length ? undefined : new Uint8Array(req.rawBody),
+      }),
+    );
+    reply.status(response.status);
+    response.headers.forEach((value, name) => {
+      if (name !== 'set-cookie') reply.header(name, value);
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) reply.header('set-cookie', cookies);
+    return reply.send(Buffer.from(await response.arrayBuffer()));
   };
 }

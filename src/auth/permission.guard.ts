@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { AUTH_OPTIONS, type AuthOptions } from './auth.decorators.js';
 
@@ -15,7 +15,7 @@ export class PermissionGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const options = this.reflector.getAllAndOverride<AuthOptions | undefined>(AUTH_OPTIONS, [context.getHandler(), context.getClass()]);
-    const principal = context.switchToHttp().getRequest<Request>().context.principal;
+    const principal = context.switchToHttp().getRequest<FastifyRequest>().context.principal;
     if (!options?.permission || !principal) return true;
     if (!principal.permissions.has(options.permission)) {
       throw new ProblemException('forbidden', `This request requires the ${options.permission} permission.`);

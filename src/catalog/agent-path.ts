@@ -18,7 +18,7 @@ export const isAgentName = (value: unknown): value is string =>
   typeof value === 'string' && value.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(value);
 
 /**
- * Validates the `{scope}/{name}` path parameters. Express normally decodes `%40` to `@`
+ * Validates the `{scope}/{name}` path parameters. The router normally decodes `%40` to `@`
  * already; a still-encoded `%40` (a proxy, a raw path) is accepted too.
  */
 export function parseAgentPath(scope: string, name: string): AgentPath {

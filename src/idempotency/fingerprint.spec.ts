@@ -1,8 +1,8 @@
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
 
-function req(overrides: Record<string, unknown> = {}): Request {
+function req(overrides: Record<string, unknown> = {}): FastifyRequest {
   return {
     method: 'POST',
     originalUrl: '/api/agents/@acme/triage/run',
@@ -10,7 +10,7 @@ function req(overrides: Record<string, unknown> = {}): Request {
     headers: {},
     body: undefined,
     ...overrides,
-  } as unknown as Request;
+  } as unknown as FastifyRequest;
 }
 
 const file = (field: string, filename: string, sha: string, size = 3) => ({ field, filename, size, sha256: sha });

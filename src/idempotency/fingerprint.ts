@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { canonicalJson } from '../common/canonical-json.js';
-import { isJsonContentType } from '../common/http/json-body.middleware.js';
+import { isJsonContentType } from '../common/http/json-body.parser.js';
 
 /**
  * What an upload interceptor leaves on a multipart request (`req.uploads`): the text parts and,
@@ -15,8 +15,8 @@ export interface UploadsDigestSource {
 }
 
 /** The body part of a fingerprint, tagged by kind so that no two kinds can collide. */
-export function bodyDigest(req: Request): string {
-  const uploads = (req as Request & { uploads?: UploadsDigestSource }).uploads;
+export function bodyDigest(req: FastifyRequest): string {
+  const uploads = (req as FastifyRequest & { uploads?: UploadsDigestSource }).uploads;
   if (uploads) {
     // Text parts by name (repeated parts keep their order); files by field, in the order sent
     // within a field (an array field's order is part of the input).
@@ -45,7 +45,7 @@ export function bodyDigest(req: Request): string {
  * the method, the path with `%40` decoded to `@`, the query, `Appstrate-User` and the body.
  * `Appstrate-Version` is deliberately not part of it.
  */
-export function requestFingerprint(req: Request): string {
+export function requestFingerprint(req: FastifyRequest): string {
   const url = req.originalUrl ?? req.url;
   const q = url.indexOf('?');
   const path = (q < 0 ? url : url.slice(0, q)).replace(/%40/gi, '@');

@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { readIdempotencyKey } from './idempotency-key.js';
 
 /**
@@ -9,7 +9,7 @@ import { readIdempotencyKey } from './idempotency-key.js';
 @Injectable()
 export class IdempotencyKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    readIdempotencyKey(context.switchToHttp().getRequest<Request>());
+    readIdempotencyKey(context.switchToHttp().getRequest<FastifyRequest>());
     return true;
   }
 }

@@ -1,10 +1,10 @@
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { isValidIdempotencyKey, readIdempotencyKey } from './idempotency-key.js';
 import { replayedHeaders } from './idempotency.types.js';
 
-const withKey = (value: unknown) => ({ headers: value === undefined ? {} : { 'idempotency-key': value } }) as unknown as Request;
+const withKey = (value: unknown) => ({ headers: value === undefined ? {} : { 'idempotency-key': value } }) as unknown as FastifyRequest;
 
 describe('Idempotency-Key', () => {
   it('accepts 1 to 255 visible ASCII characters', () => {

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem.exception.js';
 
 /** 1 to 255 visible ASCII characters (API.md section 5); anything else, the empty value included, is refused. */
@@ -11,7 +11,7 @@ export function isValidIdempotencyKey(value: string): boolean {
 }
 
 /** The request's `Idempotency-Key`, undefined when absent; a malformed (or repeated) one → 400. */
-export function readIdempotencyKey(req: Request): string | undefined {
+export function readIdempotencyKey(req: FastifyRequest): string | undefined {
   const value = req.headers['idempotency-key'];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isValidIdempotencyKey(value)) {

@@ -1,6 +1,6 @@
 import { Logger, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { firstValueFrom, of, throwError, type Observable } from 'rxjs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
@@ -24,8 +24,8 @@ function setup() {
       requestId: 'req_1',
       principal: { kind: 'api_key', userId: 'usr_1', apiKeyId: 'key_1', orgId: scope.orgId, role: 'admin', permissions: new Set(), endUserId: null, orgApiVersion: null },
     },
-  } as unknown as Request;
-  const res = { statusCode: 200, status: vi.fn(), setHeader: vi.fn(), getHeaders: () => ({}) };
+  } as unknown as FastifyRequest;
+  const res = { statusCode: 200, status: vi.fn(), header: vi.fn(), getHeaders: () => ({}) };
   res.status.mockImplementation((s: number) => ((res.statusCode = s), res));
   const store = {
     claim: vi.fn().mockResolvedValue(null),

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, of, type Observable } from 'rxjs';
 import type { ApiVersion } from '../api-versions/api-version.js';
 import { transformResponse, type ResponseKind } from '../api-versions/version-transforms.js';
@@ -64,8 +64,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const key = readIdempotencyKey(req);
     const principal = req.context.principal;
     if (key === undefined || !principal?.orgId) return next.handle();
@@ -107,7 +107,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** The handler answered: keep the response as it will be sent (or release the key). */
-  private async onResult(claim: IdempotencyClaim, res: Response, body: unknown): Promise<unknown> {
+  private async onResult(claim: IdempotencyClaim, res: FastifyReply, body: unknown): Promise<unknown> {
     if (!isKept(res.statusCode)) {
       await this.release(claim);
       return body;
@@ -130,7 +130,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** The handler refused (or failed): keep a refusal, release the key on anything else. */
-  private async onError(claim: IdempotencyClaim, req: Request, res: Response, err: unknown): Promise<unknown> {
+  private async onError(claim: IdempotencyClaim, req: FastifyRequest, res: FastifyReply, err: unknown): Promise<unknown> {
     if (err instanceof IdempotentReplayError) return this.replayDurable(claim, res, err);
     if (!(err instanceof ProblemException) || !isKept(err.status)) {
       await this.release(claim);
@@ -173,7 +173,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private async replayDurable(claim: IdempotencyClaim, res: Response, err: IdempotentReplayError): Promise<unknown> {
+  private async replayDurable(claim: IdempotencyClaim, res: FastifyReply, err: IdempotentReplayError): Promise<unknown> {
     const record = err.record;
     if (!record) {
       await this.release(claim);
@@ -182,7 +182,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return this.replayExisting(claim, res, record.fingerprint === claim.fingerprint ? record.response : 'conflict');
   }
 
-  private async replayExisting(claim: IdempotencyClaim, res: Response, existing: StoredResponse | 'conflict'): Promise<unknown> {
+  private async replayExisting(claim: IdempotencyClaim, res: FastifyReply, existing: StoredResponse | 'conflict'): Promise<unknown> {
     if (existing === 'conflict') {
       await this.release(claim);
       throw conflict();
@@ -192,10 +192,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** Sends a kept response again: its status, body and headers, marked as a replay. */
-  private replay(res: Response, stored: StoredResponse): unknown {
+  private replay(res: FastifyReply, stored: StoredResponse): unknown {
     res.status(stored.status);
-    for (const [name, value] of Object.entries(stored.headers)) res.setHeader(name, value);
-    res.setHeader('Idempotent-Replayed', 'true');
+    for (const [name, value] of Object.entries(stored.headers)) res.header(name, value);
+    res.header('Idempotent-Replayed', 'true');
     return stored.body;
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { callerKey } from '../auth/principal.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -30,12 +30,12 @@ export class RateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const name = this.reflector.get<RateLimitPolicyName>(RATE_LIMIT_POLICY, context.getHandler());
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = req.context.principal;
     if (!name || !principal) return true;
     const state = await this.limiter.hit(RATE_LIMIT_POLICIES[name](this.config), callerKey(principal));
-    const res = context.switchToHttp().getResponse<Response>();
-    for (const [header, value] of Object.entries(rateLimitHeaders(state))) res.setHeader(header, value);
+    const res = context.switchToHttp().getResponse<FastifyReply>();
+    for (const [header, value] of Object.entries(rateLimitHeaders(state))) res.raw.setHeader(header, value);
     if (isOverLimit(state)) {
       throw new ProblemException('rate_limited', 'Too many requests. Please try again shortly.', {
         retryAfter: secondsToReset(state),

@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { parseAgentPath } from '../catalog/agent-path.js';
 
 /**
@@ -9,7 +9,7 @@ import { parseAgentPath } from '../catalog/agent-path.js';
 @Injectable()
 export class AgentPathGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const params = context.switchToHttp().getRequest<Request>().params;
+    const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string>;
     parseAgentPath(String(params.scope), String(params.name));
     return true;
   }

@@ -3,7 +3,7 @@ import type { AgentManifest } from '../catalog/manifest.js';
 import { acceptsType, getFileFields, mimeTypeForExtension, type FileField } from '../catalog/manifest-files.js';
 import { newFileId } from '../common/ids.js';
 import { ProblemException, type ProblemFieldError } from '../common/problem/problem.exception.js';
-import { MAX_JSON_DEPTH, nestingDepthExceeds } from '../common/http/json-body.middleware.js';
+import { MAX_JSON_DEPTH, nestingDepthExceeds } from '../common/http/json-body.parser.js';
 import { metadataProblem } from '../common/validation/metadata.js';
 import { unstorableTextFields, unstorableTextMessage } from '../common/validation/unstorable-text.js';
 import type { RunFileResource } from './run.presenter.js';

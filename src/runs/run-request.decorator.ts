@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { ApiVersion } from '../api-versions/api-version.js';
 import { runSubmissionFrom } from './run-submission.js';
 import type { RunCreateRequest } from './runs.service.js';
@@ -10,10 +10,10 @@ import type { RunCreateRequest } from './runs.service.js';
  * the request so the service orders its own checks (API.md section 5).
  */
 export const RunRequest = createParamDecorator((_: unknown, ctx: ExecutionContext): RunCreateRequest => {
-  const req = ctx.switchToHttp().getRequest<Request>();
+  const req = ctx.switchToHttp().getRequest<FastifyRequest>();
   return {
-    scope: String(req.params.scope),
-    name: String(req.params.name),
+    scope: String((req.params as Record<string, string>).scope),
+    name: String((req.params as Record<string, string>).name),
     version: (req.query as Record<string, unknown>).version,
     apiVersion: req.context.apiVersion as ApiVersion,
     submission: runSubmissionFrom(req),

@@ -1,5 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OrgPrincipal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { withTimeout } from '../common/timeout.js';
@@ -81,7 +82,7 @@ export class RunStreamService implements BeforeApplicationShutdown {
    * `GET /api/runs/{runId}` with `?wait=N`: answers once the run is terminal or N seconds
    * have passed, whichever comes first, with the run as it then is.
    */
-  async get(caller: OrgPrincipal, runId: string, rawWait: unknown, res: Response): Promise<RunResource> {
+  async get(caller: OrgPrincipal, runId: string, rawWait: unknown, res: ServerResponse): Promise<RunResource> {
     const wait = parseWait(rawWait);
     if (wait === null) return this.runs.get(caller, runId);
     const found = await this.lifecycle.findForCaller(caller, runId);
@@ -129,7 +130,8 @@ export class RunStreamService implements BeforeApplicationShutdown {
    * `Last-Event-ID`), then live `status` / `log` events, and `done` after the terminal status.
    * Refusals (404, …) are thrown before the first byte, as problem+json.
    */
-  async stream(caller: OrgPrincipal, runId: string, req: Request, res: Response): Promise<void> {
+  async stream(caller: OrgPrincipal, runId: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const res = reply.raw;
     const found = await this.lifecycle.findForCaller(caller, runId);
     const since = parseLastEventId(req.headers['last-event-id']);
     const buffered: RunEvent[] = [];
@@ -162,7 +164,9 @@ export class RunStreamService implements BeforeApplicationShutdown {
       return;
     }
 
-    res.status(200);
+    // From here on the stream is written to the Node response directly, not through Fastify.
+    reply.hijack();
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');

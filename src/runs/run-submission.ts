@@ -1,5 +1,5 @@
-import type { Request } from 'express';
-import { hasBody, isJsonContentType } from '../common/http/json-body.middleware.js';
+import type { FastifyRequest } from 'fastify';
+import { hasBody, isJsonContentType } from '../common/http/json-body.parser.js';
 import type { ProblemException } from '../common/problem/problem.exception.js';
 import type { RunUploads } from './run-uploads.js';
 
@@ -14,7 +14,7 @@ export type RunSubmission =
   | { kind: 'multipart'; uploads: RunUploads }
   | { kind: 'unsupported'; contentType: string | undefined };
 
-export function runSubmissionFrom(req: Request): RunSubmission {
+export function runSubmissionFrom(req: FastifyRequest): RunSubmission {
   if (req.uploads) return { kind: 'multipart', uploads: req.uploads };
   const contentType = req.headers['content-type'];
   if (isJsonContentType(contentType)) {

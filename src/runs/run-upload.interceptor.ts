@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import busboy from 'busboy';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { Transform, type Readable } from 'node:stream';
 import { catchError, concatMap, finalize, from, throwError, type Observable } from 'rxjs';
@@ -8,7 +8,7 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import type { AppConfig } from '../config/app.config.js';
 import { InjectConfig } from '../config/config.module.js';
 import { FILE_STORAGE, type FileStorage, type StagedFile } from '../files/file-storage.js';
-import { isMultipartFormData } from '../common/http/json-body.middleware.js';
+import { isMultipartFormData } from '../common/http/json-body.parser.js';
 import type { RunUploads, UploadedRunFile } from './run-uploads.js';
 
 export type { RunUploads, UploadedRunFile } from './run-uploads.js';
@@ -79,7 +79,7 @@ export class RunUploadInterceptor implements NestInterceptor {
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (!isMultipartFormData(req.headers['content-type'])) return next.handle();
     const uploads = await this.parse(req);
     req.uploads = uploads;
@@ -101,7 +101,8 @@ export class RunUploadInterceptor implements NestInterceptor {
     );
   }
 
-  private parse(req: Request): Promise<RunUploads> {
+  private parse(request: FastifyRequest): Promise<RunUploads> {
+    const req = request.raw;
     const maxBytes = this.config.runs.maxUploadBytes;
     return new Promise<RunUploads>((resolve, reject) => {
       let parser: busboy.Busboy;

@@ -30,8 +30,8 @@ export interface RunUploads {
   problem?: ProblemException;
 }
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     /** Set by RunUploadInterceptor on multipart run requests, before idempotency fingerprints them. */
     uploads?: RunUploads;
   }

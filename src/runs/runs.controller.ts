@@ -2,7 +2,7 @@ import { applyDecorators, Controller, Get, HttpCode, Param, Post, Query, Req, Re
 import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Auth, OrgCaller } from '../auth/auth.decorators.js';
 import type { OrgPrincipal } from '../auth/principal.js';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiListResponse, type ListEnvelope } from '../common/http/pagination.js';
 import { ApiProblem } from '../common/openapi/api-problem.decorator.js';
 import { ApiCancelRun, ApiRunEvents, ApiRunLogs, ApiRunWaitQuery } from './run-activity.openapi.js';
@@ -61,9 +61,9 @@ export class RunsController {
     @OrgCaller() caller: OrgPrincipal,
     @Param('runId') runId: string,
     @Query('wait') wait: unknown,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<RunResource> {
-    return this.stream.get(caller, runId, wait, res);
+    return this.stream.get(caller, runId, wait, res.raw);
   }
 
   @Post(':runId/cancel')
@@ -85,7 +85,7 @@ export class RunsController {
   @Get(':runId/events')
   @Auth({ permission: 'runs:read' })
   @ApiRunEvents()
-  events(@OrgCaller() caller: OrgPrincipal, @Param('runId') runId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  events(@OrgCaller() caller: OrgPrincipal, @Param('runId') runId: string, @Req() req: FastifyRequest, @Res() res: FastifyReply): Promise<void> {
     return this.stream.stream(caller, runId, req, res);
   }
 }

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
@@ -6,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import supertest from 'supertest';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
 import { AppLogger, createPinoLogger } from '../../src/common/logging/app-logger.js';
 import type { AppConfig } from '../../src/config/app.config.js';
 import { REDIS } from '../../src/redis/redis.module.js';
@@ -17,6 +18,8 @@ export interface TestApp {
   config: AppConfig;
   db: DataSource;
   redis: Redis;
+  /** Every route registered on the HTTP server, as Fastify declared it (`url` with `:params`). */
+  routes: Array<{ method: string; url: string }>;
   /** A fresh supertest client (no cookies). */
   request: () => supertest.Agent;
   close: () => Promise<void>;
@@ -32,15 +35,21 @@ export async function startApp(overrides: Record<string, string> = {}, { logs }:
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
     .setLogger(new AppLogger(pino))
     .compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { bodyParser: false });
+  const routes: TestApp['routes'] = [];
+  app.getHttpAdapter().getInstance().addHook('onRoute', ({ method, url }) => {
+    for (const m of ([] as string[]).concat(method)) routes.push({ method: m, url });
+  });
   configureApp(app, pino);
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   const server = app.getHttpServer();
   return {
     app,
     config,
     db: app.get<DataSource>(getDataSourceToken()),
     redis: app.get<Redis>(REDIS),
+    routes,
     request: () => supertest.agent(server),
     close: () => app.close(),
   };

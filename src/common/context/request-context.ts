@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { newRequestId } from '../ids.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ApiVersion } from '../../api-versions/api-version.js';
@@ -16,8 +16,8 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     context: RequestContext;
   }
 }
@@ -52,17 +52,26 @@ export function currentContext(): RequestContext | undefined {
 }
 
 /**
- * First middleware of the app: a fresh server-side request id (an inbound `Request-Id` is
- * ignored on purpose), the traceparent echo, and the async context everything else reads.
+ * Gives a request its context: a fresh server-side request id (an inbound `Request-Id` is
+ * ignored on purpose) and the traceparent echo. The headers go on the Node response, so that
+ * every answer carries them: Fastify's replies, errors included, and streams written directly.
  */
-export function requestContextMiddleware(req: Request, res: Response, next: NextFunction): void {
+export function openRequestContext(req: FastifyRequest, reply: FastifyReply): RequestContext {
   const traceparent = req.headers.traceparent;
   const context: RequestContext = { requestId: newRequestId() };
   if (typeof traceparent === 'string' && isValidTraceparent(traceparent.trim().toLowerCase())) {
     context.traceparent = traceparent.trim().toLowerCase();
-    res.setHeader('traceparent', context.traceparent);
+    reply.raw.setHeader('traceparent', context.traceparent);
   }
   req.context = context;
-  res.setHeader('Request-Id', context.requestId);
-  storage.run(context, next);
+  reply.raw.setHeader('Request-Id', context.requestId);
+  return context;
+}
+
+/** First hook of every request: its context, and the async context everything else reads. */
+export function registerRequestContext(fastify: FastifyInstance): void {
+  fastify.decorateRequest('context', null as unknown as RequestContext);
+  fastify.addHook('onRequest', (req, reply, done) => storage.run(openRequestContext(req, reply), done));
+  // The body is read in the connection's async context: re-enter the request's before the handler.
+  fastify.addHook('preHandler', (req, _reply, done) => storage.run(req.context, done));
 }

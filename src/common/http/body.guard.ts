@@ -1,8 +1,8 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '../problem/problem.exception.js';
-import { hasBody, isJsonContentType } from './json-body.middleware.js';
+import { hasBody, isJsonContentType } from './json-body.parser.js';
 
 const OWN_BODY_CHECKS = 'http:own-body-checks';
 
@@ -19,7 +19,7 @@ export class BodyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (this.reflector.get<boolean>(OWN_BODY_CHECKS, context.getHandler())) return true;
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     if (hasBody(req) && !isJsonContentType(req.headers['content-type'])) {
       throw new ProblemException('unsupported_media_type', 'Send the request body as application/json.', {
         param: 'Content-Type',

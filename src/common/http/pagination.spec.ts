@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../problem/problem.exception.js';
 import { decodeCursor, encodeCursor, parsePageRequest, toPage } from './pagination.js';
-import { nestingDepthExceeds } from './json-body.middleware.js';
+import { nestingDepthExceeds } from './json-body.parser.js';
 
 const refusal = (fn: () => unknown) => {
   try {

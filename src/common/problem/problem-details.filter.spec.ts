@@ -9,15 +9,16 @@ import { ProblemException } from './problem.exception.js';
 function render(exception: unknown, path = '/api/things') {
   const headers: Record<string, string> = {};
   const out = { status: 0, body: '' as string | undefined, headers };
-  const req = { method: 'GET', originalUrl: path, context: { requestId: 'req_test' } };
-  const res = {
-    headersSent: false,
-    status: (s: number) => ((out.status = s), res),
-    setHeader: (k: string, v: string) => (headers[k.toLowerCase()] = v),
-    end: (b?: string) => (out.body = b),
+  const req = { method: 'GET', url: path, context: { requestId: 'req_test' } };
+  const reply = {
+    sent: false,
+    raw: { headersSent: false },
+    status: (s: number) => ((out.status = s), reply),
+    headers: (h: Record<string, string>) => (Object.entries(h).forEach(([k, v]) => (headers[k.toLowerCase()] = v)), reply),
+    send: (b?: string) => ((out.body = b), reply),
   };
-  const host = { getType: () => 'http', switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }) } as unknown as ArgumentsHost;
-  const adapter = { httpAdapter: { getInstance: () => ({ router: { stack: [] } }) } } as unknown as HttpAdapterHost;
+  const host = { getType: () => 'http', switchToHttp: () => ({ getRequest: () => req, getResponse: () => reply }) } as unknown as ArgumentsHost;
+  const adapter = { httpAdapter: { getInstance: () => ({ findRoute: () => null }) } } as unknown as HttpAdapterHost;
   new ProblemDetailsFilter(adapter).catch(exception, host);
   return { ...out, json: JSON.parse(out.body ?? '{}') as Record<string, unknown> };
 }
@@ -80,5 +81,14 @@ describe('ProblemDetailsFilter', () => {
     const unmatched = render(new NotFoundException('Cannot GET /api/nope'), '/api/nope');
     expect(unmatched.status).toBe(404);
     expect(unmatched.json.code).toBe('not_found');
+  });
+
+  it('answers Fastify’s own client refusals with their status, and hides its server errors', () => {
+    const refused = render(Object.assign(new Error('Unsupported Media Type: text/x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }));
+    expect(refused.status).toBe(415);
+    expect(refused.json).toMatchObject({ code: 'unsupported_media_type', detail: 'Unsupported Media Type: text/x' });
+    const failed = render(Object.assign(new Error('serializer broke at /srv/app'), { code: 'FST_ERR_FAILED_ERROR_SERIALIZATION', statusCode: 500 }));
+    expect(failed.status).toBe(500);
+    expect(failed.body).not.toContain('/srv/app');
   });
 });

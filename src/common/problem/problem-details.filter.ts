@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Request, Response } from 'express';
-import { RouteTable } from '../http/route-table.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { allowedMethods } from '../http/route-table.js';
 import type { ProblemCode } from './problem-codes.js';
 import { ProblemException } from './problem.exception.js';
 import { writeProblem } from './problem-response.js';
@@ -30,6 +30,16 @@ function isUnavailable(error: unknown): boolean {
 }
 
 /**
+ * Fastify's own refusal of a request it could not route or parse (`FST_*` with a 4xx status),
+ * as a problem; its message is meant for the client. Null for anything else.
+ */
+export function fastifyRefusal(error: unknown): ProblemException | null {
+  const { code, statusCode, message } = (error ?? {}) as { code?: unknown; statusCode?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number' || statusCode >= 500) return null;
+  return new ProblemException(STATUS_CODES[statusCode] ?? 'invalid_request', typeof message === 'string' ? message : 'The request is malformed.');
+}
+
+/**
  * The single place where exceptions become HTTP answers: RFC 9457 problem+json for every
  * route outside Better Auth. Unexpected errors are logged with the request id and answered
  * 500 `internal_error` without internals.
@@ -37,18 +47,16 @@ function isUnavailable(error: unknown): boolean {
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
-  private routes?: RouteTable;
-
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const req = host.switchToHttp().getRequest<Request>();
-    const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
     writeProblem(req, res, this.toProblem(exception, req));
   }
 
-  private toProblem(exception: unknown, req: Request): ProblemException {
+  private toProblem(exception: unknown, req: FastifyRequest): ProblemException {
     if (exception instanceof ProblemException) return exception;
     if (exception instanceof HttpException) return this.fromHttpException(exception, req);
     const sqlState = (exception as { code?: unknown })?.code;
@@ -61,6 +69,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.warn({ err: exception, msg: 'a value reached PostgreSQL unvalidated' });
       return new ProblemException('invalid_request', 'A value in the request cannot be stored.');
     }
+    const refusal = fastifyRefusal(exception);
+    if (refusal) return refusal;
     if (isUnavailable(exception)) {
       this.logger.error({ err: exception, msg: 'backing service unavailable' });
       return new ProblemException('service_unavailable', 'A backing service is temporarily unavailable. Please retry shortly.', {
@@ -71,7 +81,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     return new ProblemException('internal_error', 'An unexpected error occurred. Quote the request id when reporting it.');
   }
 
-  private fromHttpException(exception: HttpException, req: Request): ProblemException {
+  private fromHttpException(exception: HttpException, req: FastifyRequest): ProblemException {
     const status = exception.getStatus();
     if (status === 404 && /^Cannot [A-Z]+ /.test(exception.message)) return this.unmatchedRoute(req);
     const code = STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
@@ -86,9 +96,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   /** Nest's router found nothing: 405 when the path exists under other methods, else 404. */
-  private unmatchedRoute(req: Request): ProblemException {
-    this.routes ??= new RouteTable(this.adapterHost.httpAdapter.getInstance());
-    const allowed = this.routes.allowedMethods(req.originalUrl.split('?')[0]);
+  private unmatchedRoute(req: FastifyRequest): ProblemException {
+    const allowed = allowedMethods(this.adapterHost.httpAdapter.getInstance(), req.url.split('?')[0]);
     if (allowed.length > 0) {
       return new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, {
         headers: { Allow: allowed.join(', ') },

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CODES, problemType } from './problem-codes.js';
 import type { ProblemException } from './problem.exception.js';
 
@@ -26,18 +26,14 @@ export function problemHeaders(problem: ProblemException): Record<string, string
   return headers;
 }
 
-/**
- * Writes a problem response. Used by the global filter and by the few middlewares that run
- * before Nest's exception layer (body parsing), so every refusal has the same shape.
- */
-export function writeProblem(req: Request, res: Response, problem: ProblemException): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
+/** Writes a problem response: the global filter's, and Fastify's for a URL it cannot route. */
+export function writeProblem(req: FastifyRequest, reply: FastifyReply, problem: ProblemException): FastifyReply {
+  if (reply.sent || reply.raw.headersSent) {
+    reply.raw.destroy();
+    return reply;
   }
-  const body = JSON.stringify(problemBody(problem, req.context.requestId));
-  res.status(problem.status);
-  for (const [name, value] of Object.entries(problemHeaders(problem))) res.setHeader(name, value);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(req.method === 'HEAD' ? undefined : body);
+  return reply
+    .status(problem.status)
+    .headers(problemHeaders(problem))
+    .send(JSON.stringify(problemBody(problem, req.context.requestId)));
 }
