@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { BETTER_AUTH_BASE_PATH, betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
-import { openRequestContext, registerRequestContext, runInContext } from './common/context/request-context.js';
+import { registerRequestContext, runInContext } from './common/context/request-context.js';
 import { registerJsonBodyParser } from './common/http/json-body.parser.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { fastifyRefusal } from './common/problem/problem-details.filter.js';
@@ -12,8 +12,11 @@ import { ProblemException } from './common/problem/problem.exception.js';
 import { APP_CONFIG } from './config/config.module.js';
 import type { AppConfig } from './config/app.config.js';
 
-/** Longest path parameter the router accepts; the routes refuse theirs above 128 characters themselves. */
-const MAX_PARAM_LENGTH = 1024;
+/**
+ * Longest path parameter the router accepts: any the header size allows, so that the routes
+ * refuse theirs themselves (400 naming it, after authentication).
+ */
+const MAX_PARAM_LENGTH = 65_535;
 
 /**
  * The HTTP adapter: Fastify, for its low cost per request (the run endpoint is the hot path).
@@ -23,10 +26,11 @@ export function createHttpAdapter(): FastifyAdapter {
   return new FastifyAdapter({
     // Node's own default, which Fastify turns off: a client gets 5 minutes to send its request.
     requestTimeout: 300_000,
+    // While closing, requests on open connections are served (Fastify would answer a bare 503).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // A URL the router cannot decode is refused before any hook runs: answer it as a problem too.
     frameworkErrors: (error: Error, req: FastifyRequest, reply: FastifyReply) => {
-      openRequestContext(req, reply);
       writeProblem(req, reply, fastifyRefusal(error) ?? new ProblemException('invalid_request', 'The request URL is malformed.'));
     },
   });
@@ -59,16 +63,16 @@ export function configureApp(app: NestFastifyApplication, logger: Logger): NestF
   const config = app.get<AppConfig>(APP_CONFIG);
   const auth = app.get<BetterAuth>(BETTER_AUTH);
   const fastify = app.getHttpAdapter().getInstance();
+  // A route keeps the error handler its instance has when the route is set up, which can be
+  // Fastify's default (Nest sets its own, the problem filter, during init): every route calls
+  // whichever is current instead. First, so that it sees every route.
+  fastify.addHook('onRoute', (route) => {
+    route.errorHandler ??= (error, req, reply) => fastify.errorHandler(error, req, reply);
+  });
   registerRequestContext(fastify);
   registerAccessLog(fastify, logger);
   registerJsonBodyParser(fastify, config.http.maxJsonBodyBytes);
-  fastify.all(
-    `${BETTER_AUTH_BASE_PATH}/*`,
-    // A route keeps the error handler its instance had when it was added: Fastify's default,
-    // as Nest sets its own (to the problem filter) later, in init. Call whichever is current.
-    { errorHandler: (error, req, reply) => fastify.errorHandler(error, req, reply) },
-    betterAuthHandler(auth),
-  );
+  fastify.all(`${BETTER_AUTH_BASE_PATH}/*`, betterAuthHandler(auth));
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });
   setupOpenApi(app);
   app.enableShutdownHooks();

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEndUserId } from '../src/common/ids.js';
 import { startApp, type TestApp } from './support/app.js';
@@ -341,6 +343,27 @@ describe('authentication and organization context', () => {
       }
     });
 
+    it('answers a request target the router cannot take 404 problem+json, with its request id', async () => {
+      const server = t.app.getHttpServer() as Server;
+      if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      socket.end('GET *api/orgs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      let raw = '';
+      for await (const chunk of socket) raw += chunk;
+      const [head, body] = raw.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 404 /);
+      expect(head).toMatch(/^content-type: application\/problem\+json\r?$/im);
+      const requestId = /^request-id: (req_\w+)\r?$/im.exec(head!)?.[1];
+      expect(JSON.parse(body!)).toMatchObject({ code: 'not_found', requestId });
+    });
+
+    it('serves a bodiless request with a Content-Type that does not parse as if it had none', async () => {
+      const { id } = await createApiKey(t, org);
+      const res = await org.owner.agent.delete(`/api/api-keys/${id}`).set('X-Org-Id', org.id).set('Content-Type', 'json');
+      expect(res.status).toBe(204);
+    });
+
     it('answers a path with a trailing slash as the same path without it', async () => {
       expect((await t.request().get('/health/')).status).toBe(200);
       expect((await org.owner.agent.get('/api/api-keys/').set('X-Org-Id', org.id)).status).toBe(200);
@@ -354,7 +377,7 @@ describe('authentication and organization context', () => {
 
     it('answers unknown routes 404 whatever the credentials', async () => {
       const { key } = await createApiKey(t, org);
-      for (const path of ['/api/nope', '/api/end-users/eu_x/extra', '/api/orgs/x/y/z', '/api', '/', '/nope', '//health', '/health/x', '/%00', '/API/orgs']) {
+      for (const path of ['/api/nope', '/api/runs//cancel', '/api/end-users/eu_x/extra', '/api/orgs/x/y/z', '/api', '/', '/nope', '//health', '/health/x', '/%00', '/API/orgs']) {
         expectProblem(await t.request().get(path), 404, 'not_found');
         expectProblem(await t.request().get(path).set('Authorization', 'Bearer junk'), 404, 'not_found');
         expectProblem(await bearer(key).post(path).send({}), 404, 'not_found');

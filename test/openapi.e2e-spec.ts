@@ -172,6 +172,13 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.CreateModelDto.properties.apiKey).toBeDefined();
   });
 
+  it('answers an unknown Swagger UI asset 404 problem+json', async () => {
+    const res = await t.request().get('/api/docs/nope.js');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.body.code).toBe('not_found');
+  });
+
   it('serves Swagger UI at /api/docs', async () => {
     const res = await t.request().get('/api/docs');
     expect(res.status).toBe(200);

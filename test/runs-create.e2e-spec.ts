@@ -424,6 +424,18 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
       expect(JSON.parse(bare.body).code).toBe('unsupported_media_type');
       await expectNothingLeft(before);
     });
+
+    it('refuses a Content-Type that does not parse in the body step too, after authentication and the rate limit', async () => {
+      const before = await leftovers.count(f.org.id);
+      for (const type of ['json', 'application/json charset=utf-8']) {
+        const anonymous = await t.request().post(`${f.open.path}/run`).set('Content-Type', type).send('{}');
+        expectProblem(anonymous, 401, 'unauthorized');
+        const refused = await run(`${f.open.path}/run`, '{}', { 'Content-Type': type });
+        expect(expectProblem(refused, 415, 'unsupported_media_type').param).toBe('Content-Type');
+        expect(refused.headers['ratelimit-policy']).toBeDefined();
+      }
+      await expectNothingLeft(before);
+    });
   });
 
   describe('the model (step 10)', () => {

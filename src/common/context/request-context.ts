@@ -68,6 +68,14 @@ export function openRequestContext(req: FastifyRequest, reply: FastifyReply): Re
   return context;
 }
 
+/**
+ * The request's context, opened now if its hook did not run: Nest's own `onRequest` hook,
+ * which runs first, sends a request target the router cannot take to the not-found handler.
+ */
+export function ensureRequestContext(req: FastifyRequest, reply: FastifyReply): RequestContext {
+  return req.context ?? openRequestContext(req, reply);
+}
+
 /** First hook of every request: its context, and the async context everything else reads. */
 export function registerRequestContext(fastify: FastifyInstance): void {
   fastify.decorateRequest('context', null as unknown as RequestContext);

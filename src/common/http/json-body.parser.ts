@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemException } from '../problem/problem.exception.js';
 
@@ -10,6 +11,9 @@ declare module 'fastify' {
     bodyError?: ProblemException;
   }
 }
+
+/** Fastify's own Content-Type parser (not exported): the judgement it refuses requests by. */
+const FastifyContentType = createRequire(import.meta.url)('fastify/lib/content-type.js') as { from(header: string): { isValid: boolean } };
 
 /**
  * Deeper bodies are refused: every later step (validation, transformation, fingerprints,
@@ -52,6 +56,17 @@ export function hasBody(req: FastifyRequest | IncomingMessage): boolean {
 export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
   fastify.decorateRequest('rawBody', undefined);
   fastify.decorateRequest('bodyError', undefined);
+  // Fastify answers a Content-Type it cannot parse with 415 before any guard runs. Such a body
+  // is made plain bytes instead, refused (415) in its documented turn like any non-JSON type;
+  // without a body, the header is dropped, as it is ignored anyway.
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && type !== 'application/json' && !FastifyContentType.from(type).isValid) {
+      if (hasBody(req)) req.headers['content-type'] = 'application/octet-stream';
+      else delete req.headers['content-type'];
+    }
+    done();
+  });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
     const type = req.headers['content-type'];

@@ -9,5 +9,9 @@ const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
  * for the request, so catch-all routes (Better Auth's mount) never reach here.
  */
 export function allowedMethods(fastify: FastifyInstance, path: string): string[] {
-  return METHODS.filter((method) => fastify.findRoute({ method, url: path }) !== null);
+  return METHODS.filter((method) => {
+    const route = fastify.findRoute({ method, url: path });
+    // The router lets a parameter match an empty segment (`/api/runs//cancel`); no route takes one.
+    return route !== null && Object.entries(route.params as Record<string, string>).every(([name, value]) => name === '*' || value !== '');
+  });
 }

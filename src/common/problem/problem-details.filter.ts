@@ -98,7 +98,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   /** Nest's router found nothing: 405 when the path exists under other methods, else 404. */
   private unmatchedRoute(req: FastifyRequest): ProblemException {
     const allowed = allowedMethods(this.adapterHost.httpAdapter.getInstance(), req.url.split('?')[0]);
-    if (allowed.length > 0) {
+    // A route of this very method that answered not-found itself (a static asset) stays 404.
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
       return new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, {
         headers: { Allow: allowed.join(', ') },
       });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ensureRequestContext } from '../context/request-context.js';
 import { PROBLEM_CODES, problemType } from './problem-codes.js';
 import type { ProblemException } from './problem.exception.js';
 
@@ -35,5 +36,6 @@ export function writeProblem(req: FastifyRequest, reply: FastifyReply, problem: 
   return reply
     .status(problem.status)
     .headers(problemHeaders(problem))
-    .send(JSON.stringify(problemBody(problem, req.context.requestId)));
+    // A Buffer, so that Fastify keeps the media type as is (it appends a charset to strings).
+    .send(Buffer.from(JSON.stringify(problemBody(problem, ensureRequestContext(req, reply).requestId))));
 }
