@@ -1,6 +1,8 @@
 import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from './support/agents.js';
 import { startApp, type TestApp } from './support/app.js';
+import { createApiKey, createOrg } from './support/factories.js';
 import { Relay, via } from './support/relay.js';
 import { testConfig } from './support/test-env.js';
 
@@ -59,6 +61,16 @@ describe('access log', () => {
       expect(res.status).toBe(503);
       const lines = await accessLines(logs, 1);
       expect(lines).toEqual([expect.objectContaining({ level: 'error', method: 'GET', path: '/ready', status: 503, requestId: res.headers['request-id'] })]);
+    });
+
+    it('gives what is logged while serving a request with a JSON body that request’s id (a failed rate-limit check)', async () => {
+      const org = await createOrg(t);
+      const agent = await createAgent(t, org);
+      const { key } = await createApiKey(t, org);
+      await redis.down();
+      const res = await t.request().post(`${agent.path}/run`).set('Authorization', `Bearer ${key}`).send({ input: {} });
+      expect(res.status).toBe(503);
+      expect(logs.lines).toContainEqual(expect.objectContaining({ msg: 'rate limit check failed', requestId: res.headers['request-id'] }));
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { InjectRedis } from '../redis/redis.module.js';
@@ -21,6 +21,7 @@ type WithHit = Redis & { rateLimitHit(key: string, windowMs: number): Promise<[n
 
 @Injectable()
 export class RateLimiter {
+  private readonly logger = new Logger(RateLimiter.name);
   private readonly redis: WithHit;
 
   constructor(@InjectRedis() redis: Redis) {
@@ -34,7 +35,8 @@ export class RateLimiter {
     let reply: [number, number];
     try {
       reply = await this.redis.rateLimitHit(`rl:${policy.name}:${caller}`, policy.windowSeconds * 1000);
-    } catch {
+    } catch (err) {
+      this.logger.error({ err, msg: 'rate limit check failed' });
       throw new ProblemException('service_unavailable', 'Rate limiting is temporarily unavailable. Please retry shortly.', {
         retryAfter: 1,
       });

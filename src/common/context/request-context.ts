@@ -76,10 +76,11 @@ export function ensureRequestContext(req: FastifyRequest, reply: FastifyReply): 
   return req.context ?? openRequestContext(req, reply);
 }
 
-/** First hook of every request: its context, and the async context everything else reads. */
+/**
+ * First hook of every request: its context, and the async context everything else reads
+ * (Fastify runs the body parser's callback in the context of this hook, so it lasts through).
+ */
 export function registerRequestContext(fastify: FastifyInstance): void {
   fastify.decorateRequest('context', null as unknown as RequestContext);
   fastify.addHook('onRequest', (req, reply, done) => storage.run(openRequestContext(req, reply), done));
-  // The body is read in the connection's async context: re-enter the request's before the handler.
-  fastify.addHook('preHandler', (req, _reply, done) => storage.run(req.context, done));
 }
