@@ -15,7 +15,7 @@ function render(exception: unknown, path = '/api/things') {
     raw: { headersSent: false },
     status: (s: number) => ((out.status = s), reply),
     headers: (h: Record<string, string>) => (Object.entries(h).forEach(([k, v]) => (headers[k.toLowerCase()] = v)), reply),
-    send: (b?: string) => ((out.body = b), reply),
+    send: (b?: Buffer | string) => ((out.body = b === undefined ? undefined : String(b)), reply),
   };
   const host = { getType: () => 'http', switchToHttp: () => ({ getRequest: () => req, getResponse: () => reply }) } as unknown as ArgumentsHost;
   const adapter = { httpAdapter: { getInstance: () => ({ findRoute: () => null }) } } as unknown as HttpAdapterHost;

@@ -41,7 +41,7 @@ export function fastifyRefusal(error: unknown): ProblemException | null {
 
 /**
  * The single place where exceptions become HTTP answers: RFC 9457 problem+json for every
- * route outside Better Auth. Unexpected errors are logged with the request id and answered
+ * route (Better Auth's own answers aside). Unexpected errors are logged with the request id and answered
  * 500 `internal_error` without internals.
  */
 @Catch()
