@@ -28,6 +28,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # A copy, so that installing the floor's dependencies leaves the shared folder as it is.
 cp -r "$FLOOR_SRC" "$WORK/floor"
 chmod -R u+w "$WORK/floor"
+# The floor's Queue takes only the host and port of REDIS_URL, so its jobs would pile up in Redis
+# database 0 (where `npm start` runs its worker). The copy gets the database too; its work is
+# the same.
+sed -i 's/connection: { host: u.hostname, port: Number(u.port || 6379),/& db: Number(u.pathname.slice(1) || 0),/' "$WORK/floor/server.mjs"
+grep -q 'db: Number(u.pathname' "$WORK/floor/server.mjs" || { echo "bench:pairs: could not point the floor's queue at its Redis database" >&2; exit 1; }
 (cd "$WORK/floor" && npm ci --no-audit --no-fund >/dev/null)
 
 wait_listening() {
