@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { BETTER_AUTH_BASE_PATH, betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
 import { registerRequestContext, runInContext } from './common/context/request-context.js';
-import { registerJsonBodyParser } from './common/http/json-body.parser.js';
+import { registerBodyParser } from './common/http/json-body.parser.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { fastifyRefusal } from './common/problem/problem-details.filter.js';
 import { writeProblem } from './common/problem/problem-response.js';
@@ -55,8 +55,10 @@ function registerAccessLog(fastify: FastifyInstance, logger: Logger): void {
 }
 
 /**
- * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it:
- * request context → access log → body parser → Better Auth's routes or Nest's. The app must be
+ * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it (after
+ * the adapter's own hooks): request context → access log → body parser → Better Auth's routes
+ * or Nest's. A request the adapter turns away before our hooks (a target it cannot route, a
+ * URL that does not decode) gets a problem answer but no access-log line. The app must be
  * created with `createHttpAdapter()` and `bodyParser: false`.
  */
 export function configureApp(app: NestFastifyApplication, logger: Logger): NestFastifyApplication {
@@ -71,7 +73,7 @@ export function configureApp(app: NestFastifyApplication, logger: Logger): NestF
   });
   registerRequestContext(fastify);
   registerAccessLog(fastify, logger);
-  registerJsonBodyParser(fastify, config.http.maxJsonBodyBytes);
+  registerBodyParser(fastify, config.http.maxJsonBodyBytes);
   fastify.all(`${BETTER_AUTH_BASE_PATH}/*`, betterAuthHandler(auth));
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });
   setupOpenApi(app);

@@ -343,15 +343,28 @@ describe('authentication and organization context', () => {
       }
     });
 
-    it('answers a request target the router cannot take 404 problem+json, with its request id', async () => {
+    /** Sends `head` (request line and headers) and `body` as written, and splits the answer. */
+    async function rawRequest(head: string, body = ''): Promise<{ head: string; body: string }> {
       const server = t.app.getHttpServer() as Server;
       if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
       const { port } = server.address() as AddressInfo;
       const socket = connect(port, '127.0.0.1');
-      socket.end('GET *api/orgs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      socket.end(`${head}\r\nHost: localhost\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       let raw = '';
       for await (const chunk of socket) raw += chunk;
-      const [head, body] = raw.split('\r\n\r\n');
+      const at = raw.indexOf('\r\n\r\n');
+      return { head: raw.slice(0, at), body: raw.slice(at + 4) };
+    }
+
+    it('serves Better Auth for an absolute-form target, and answers a dot segment under /api/auth with the API’s 404', async () => {
+      const absolute = await rawRequest('GET http://localhost/api/auth/get-session HTTP/1.1');
+      expect(absolute.head).toMatch(/^HTTP\/1\.1 200 /);
+      const dots = await t.request().get('/api/auth/reset-password/%2e%2e');
+      expectProblem(dots, 404, 'not_found');
+    });
+
+    it('answers a request target the router cannot take 404 problem+json, with its request id', async () => {
+      const { head, body } = await rawRequest('GET *api/orgs HTTP/1.1');
       expect(head).toMatch(/^HTTP\/1\.1 404 /);
       expect(head).toMatch(/^content-type: application\/problem\+json\r?$/im);
       const requestId = /^request-id: (req_\w+)\r?$/im.exec(head!)?.[1];

@@ -84,7 +84,7 @@ async function holdRecordRow(t: TestApp, scope: IdempotencyScope): Promise<{ rel
 
 /** The scope and fingerprint the run route gives `key` on a JSON run request of `f` (to seed Redis as a request would). */
 function keyOf(f: Fixture, key: string, body: unknown): { scope: IdempotencyScope; fingerprint: string } {
-  const fingerprint = requestFingerprint({ method: 'POST', originalUrl: `${f.agent.path}/run`, headers: {}, body } as never);
+  const fingerprint = requestFingerprint({ method: 'POST', url: `${f.agent.path}/run`, headers: {}, body } as never);
   return { scope: { orgId: f.org.id, caller: `key:${f.keyId}`, key }, fingerprint };
 }
 

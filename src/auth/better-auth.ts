@@ -50,7 +50,11 @@ export function betterAuthHandler(auth: BetterAuth): (req: FastifyRequest, reply
     }));
   const origin = new URL(auth.options.baseURL as string).origin;
   return async (req, reply) => {
-    const path = req.url.split('?')[0].slice(BETTER_AUTH_BASE_PATH.length) || '/';
+    // Parsed as Better Auth will see it: an absolute-form target keeps only its path, and dot
+    // segments (`%2e%2e`) are resolved before the endpoint is looked up.
+    const target = new URL(req.url, origin);
+    const url = new URL(`${target.pathname}${target.search}`, origin);
+    const path = url.pathname.slice(BETTER_AUTH_BASE_PATH.length) || '/';
     const allowed = new Set(endpoints.filter((e) => e.matches(path)).flatMap((e) => e.methods));
     if (allowed.size === 0) throw new ProblemException('not_found', 'No route matches this path.');
     if (!allowed.has(req.method)) {
@@ -58,7 +62,7 @@ export function betterAuthHandler(auth: BetterAuth): (req: FastifyRequest, reply
       throw new ProblemException('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`, { headers: { Allow: allow } });
     }
     const response = await auth.handler(
-      new Request(new URL(req.url, origin), {
+      new Request(url, {
         method: req.method,
         headers: fromNodeHeaders(req.headers),
         body: req.method === 'GET' || req.method === 'HEAD' || !req.rawBody?.length ? undefined : new Uint8Array(req.rawBody),

@@ -5,7 +5,6 @@ import { requestFingerprint, type UploadsDigestSource } from './fingerprint.js';
 function req(overrides: Record<string, unknown> = {}): FastifyRequest {
   return {
     method: 'POST',
-    originalUrl: '/api/agents/@acme/triage/run',
     url: '/api/agents/@acme/triage/run',
     headers: {},
     body: undefined,
@@ -27,7 +26,7 @@ describe('requestFingerprint', () => {
     expect(requestFingerprint(req({ body: { input: { a: 2, b: 'x' }, metadata: { k: 'v' } } }))).not.toBe(base);
     const body = { input: { a: 1, b: 'x' }, metadata: { k: 'v' } };
     expect(requestFingerprint(req({ body, method: 'PUT' }))).not.toBe(base);
-    expect(requestFingerprint(req({ body, originalUrl: '/api/agents/@acme/triage/run?version=1.0.0' }))).not.toBe(base);
+    expect(requestFingerprint(req({ body, url: '/api/agents/@acme/triage/run?version=1.0.0' }))).not.toBe(base);
     expect(requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_1' } }))).not.toBe(base);
     expect(requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_1' } }))).not.toBe(
       requestFingerprint(req({ body, headers: { 'appstrate-user': 'eu_2' } })),
@@ -36,7 +35,7 @@ describe('requestFingerprint', () => {
 
   it('decodes %40 in the path and ignores Appstrate-Version', () => {
     const body = { input: { a: 1, b: 'x' }, metadata: { k: 'v' } };
-    expect(requestFingerprint(req({ body, originalUrl: '/api/agents/%40acme/triage/run' }))).toBe(base);
+    expect(requestFingerprint(req({ body, url: '/api/agents/%40acme/triage/run' }))).toBe(base);
     expect(requestFingerprint(req({ body, headers: { 'appstrate-version': '2026-06-11' } }))).toBe(base);
   });
 

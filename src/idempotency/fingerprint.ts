@@ -46,7 +46,7 @@ export function bodyDigest(req: FastifyRequest): string {
  * `Appstrate-Version` is deliberately not part of it.
  */
 export function requestFingerprint(req: FastifyRequest): string {
-  const url = req.originalUrl ?? req.url;
+  const url = req.url;
   const q = url.indexOf('?');
   const path = (q < 0 ? url : url.slice(0, q)).replace(/%40/gi, '@');
   const query = q < 0 ? '' : url.slice(q + 1);

@@ -15,7 +15,6 @@ function setup() {
   const req = {
     headers: { 'idempotency-key': scope.key, 'content-type': 'application/json' },
     method: 'POST',
-    originalUrl: '/api/agents/@acme/bot/run',
     url: '/api/agents/@acme/bot/run',
     query: {},
     body: { input: { q: 1 } },

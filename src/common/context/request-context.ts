@@ -56,7 +56,7 @@ export function currentContext(): RequestContext | undefined {
  * ignored on purpose) and the traceparent echo. The headers go on the Node response, so that
  * every answer carries them: Fastify's replies, errors included, and streams written directly.
  */
-export function openRequestContext(req: FastifyRequest, reply: FastifyReply): RequestContext {
+function openRequestContext(req: FastifyRequest, reply: FastifyReply): RequestContext {
   const traceparent = req.headers.traceparent;
   const context: RequestContext = { requestId: newRequestId() };
   if (typeof traceparent === 'string' && isValidTraceparent(traceparent.trim().toLowerCase())) {
@@ -77,8 +77,9 @@ export function ensureRequestContext(req: FastifyRequest, reply: FastifyReply): 
 }
 
 /**
- * First hook of every request: its context, and the async context everything else reads
+ * The app's first hook: each request's context, and the async context everything else reads
  * (Fastify runs the body parser's callback in the context of this hook, so it lasts through).
+ * Nest's own hooks run before it; a request they turn away gets its context when answered.
  */
 export function registerRequestContext(fastify: FastifyInstance): void {
   fastify.decorateRequest('context', null as unknown as RequestContext);

@@ -5,7 +5,7 @@ import { ProblemException } from '../problem/problem.exception.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The JSON body's bytes as received (idempotency fingerprints a body that does not parse). */
+    /** A body's bytes as received, multipart aside (fingerprinted by idempotency, handed to Better Auth). */
     rawBody?: Buffer;
     /** Set when the body was not usable; raised by BodyGuard (or by a handler that orders its own checks). */
     bodyError?: ProblemException;
@@ -13,7 +13,10 @@ declare module 'fastify' {
 }
 
 /** Fastify's own Content-Type parser (not exported): the judgement it refuses requests by. */
-const FastifyContentType = createRequire(import.meta.url)('fastify/lib/content-type.js') as { from(header: string): { isValid: boolean } };
+const FastifyContentType = createRequire(import.meta.url)('fastify/lib/content-type.js') as { from?(header: string): { isValid: boolean } };
+// Checked at load, so that a Fastify release that moves it stops the app at start, not each request.
+if (typeof FastifyContentType.from !== 'function') throw new Error('fastify/lib/content-type.js no longer exports ContentType.from');
+const parseContentType = FastifyContentType.from.bind(FastifyContentType);
 
 /**
  * Deeper bodies are refused: every later step (validation, transformation, fingerprints,
@@ -40,7 +43,7 @@ export const isJsonContentType = (type: string | undefined): boolean =>
 export const isMultipartFormData = (type: string | undefined): boolean =>
   !!type && /^multipart\/form-data\s*(;|$)/i.test(type.trim());
 
-export function hasBody(req: FastifyRequest | IncomingMessage): boolean {
+export function hasBody(req: FastifyRequest): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && Number(length) > 0) || req.headers['transfer-encoding'] !== undefined;
 }
@@ -53,7 +56,7 @@ export function hasBody(req: FastifyRequest | IncomingMessage): boolean {
  * multipart/form-data, which the run route streams itself) are read as bytes only, for
  * idempotency fingerprints; the route refuses them (415) in its turn.
  */
-export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
+export function registerBodyParser(fastify: FastifyInstance, limitBytes: number): void {
   fastify.decorateRequest('rawBody', undefined);
   fastify.decorateRequest('bodyError', undefined);
   // Fastify answers a Content-Type it cannot parse with 415 before any guard runs. Such a body
@@ -61,7 +64,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
   // without a body, the header is dropped, as it is ignored anyway.
   fastify.addHook('onRequest', (req, _reply, done) => {
     const type = req.headers['content-type'];
-    if (type !== undefined && type !== 'application/json' && !FastifyContentType.from(type).isValid) {
+    if (type !== undefined && type !== 'application/json' && !parseContentType(type).isValid) {
       if (hasBody(req)) req.headers['content-type'] = 'application/octet-stream';
       else delete req.headers['content-type'];
     }

@@ -5,8 +5,9 @@ const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
 
 /**
  * Which methods the registered routes accept for a path, so that a known path with the wrong
- * method answers 405 with `Allow` instead of 404. Asked only when the router found no route
- * for the request, so catch-all routes (Better Auth's mount) never reach here.
+ * method answers 405 with `Allow` instead of 404. Asked when a request ended up not found: the
+ * router had no route for it (so catch-alls like Better Auth's mount never count), or a route
+ * of its own method answered not-found itself (a static asset).
  */
 export function allowedMethods(fastify: FastifyInstance, path: string): string[] {
   return METHODS.filter((method) => {

@@ -6,10 +6,10 @@ import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { ProblemException } from './problem.exception.js';
 
 /** Runs the filter on `exception` and returns what it wrote. */
-function render(exception: unknown, path = '/api/things') {
+function render(exception: unknown, path = '/api/things', { method = 'GET', routeMethods = [] as string[] } = {}) {
   const headers: Record<string, string> = {};
   const out = { status: 0, body: '' as string | undefined, headers };
-  const req = { method: 'GET', url: path, context: { requestId: 'req_test' } };
+  const req = { method, url: path, context: { requestId: 'req_test' } };
   const reply = {
     sent: false,
     raw: { headersSent: false },
@@ -18,7 +18,9 @@ function render(exception: unknown, path = '/api/things') {
     send: (b?: Buffer | string) => ((out.body = b === undefined ? undefined : String(b)), reply),
   };
   const host = { getType: () => 'http', switchToHttp: () => ({ getRequest: () => req, getResponse: () => reply }) } as unknown as ArgumentsHost;
-  const adapter = { httpAdapter: { getInstance: () => ({ findRoute: () => null }) } } as unknown as HttpAdapterHost;
+  // The router's answer: a route (with no path parameters) for each of `routeMethods`.
+  const findRoute = ({ method: m }: { method: string }) => (routeMethods.includes(m) ? { params: {} } : null);
+  const adapter = { httpAdapter: { getInstance: () => ({ findRoute }) } } as unknown as HttpAdapterHost;
   new ProblemDetailsFilter(adapter).catch(exception, host);
   return { ...out, json: JSON.parse(out.body ?? '{}') as Record<string, unknown> };
 }
@@ -81,6 +83,15 @@ describe('ProblemDetailsFilter', () => {
     const unmatched = render(new NotFoundException('Cannot GET /api/nope'), '/api/nope');
     expect(unmatched.status).toBe(404);
     expect(unmatched.json.code).toBe('not_found');
+  });
+
+  it('answers a path known under other methods 405 with Allow, and one its own method answered not-found 404', () => {
+    const wrong = render(new NotFoundException('Cannot POST /api/things'), '/api/things', { method: 'POST', routeMethods: ['GET', 'HEAD'] });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('GET, HEAD');
+    const asset = render(new NotFoundException('Cannot GET /api/docs/x.js'), '/api/docs/x.js', { method: 'GET', routeMethods: ['GET', 'HEAD'] });
+    expect(asset.status).toBe(404);
+    expect(asset.headers.allow).toBeUndefined();
   });
 
   it('answers Fastify’s own client refusals with their status, and hides its server errors', () => {
