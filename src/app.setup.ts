@@ -1,9 +1,10 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { BETTER_AUTH_BASE_PATH, betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
-import { registerRequestContext, runInContext } from './common/context/request-context.js';
+import { contextOfRaw, registerRequestContext, runInContext } from './common/context/request-context.js';
 import { registerBodyParser } from './common/http/json-body.parser.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { fastifyRefusal } from './common/problem/problem-details.filter.js';
@@ -36,29 +37,33 @@ export function createHttpAdapter(): FastifyAdapter {
   });
 }
 
-/** One access-log line per response, with the request context the logger mixes in. */
-function registerAccessLog(fastify: FastifyInstance, logger: Logger): void {
-  fastify.addHook('onRequest', (req, reply, done) => {
+/**
+ * One access-log line per response, with the request context the logger mixes in. It listens
+ * on the Node server ahead of Fastify, so that every answer is logged: streamed ones (run
+ * events), and those to requests Fastify or Nest turn away before our hooks run.
+ */
+function registerAccessLog(server: Server, logger: Logger): void {
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    // The Node response's event: streamed answers (run events) are logged too.
-    reply.raw.once('finish', () => {
-      const status = reply.raw.statusCode;
-      const level = status >= 500 ? 'error' : 'info';
+    res.once('finish', () => {
+      const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, path: req.url.split('?')[0], status, durationMs: Math.round(ms * 10) / 10 };
+      const line = { method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, durationMs: Math.round(ms * 10) / 10 };
+      const write = () => logger[level](line, 'request');
       // 'finish' may fire outside the request's async context: re-enter it so the line carries its ids.
-      runInContext(req.context, () => logger[level](line, 'request'));
+      const context = contextOfRaw(req);
+      if (context) runInContext(context, write);
+      else write();
     });
-    done();
   });
 }
 
 /**
- * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it (after
- * the adapter's own hooks): request context → access log → body parser → Better Auth's routes
- * or Nest's. A request the adapter turns away before our hooks (a target it cannot route, a
- * URL that does not decode) gets a problem answer but no access-log line. The app must be
+ * HTTP wiring shared by `main.ts` and the e2e tests, in the order a request meets it: access
+ * log (on the Node server) → the adapter's own hooks → request context → body parser → Better
+ * Auth's routes or Nest's. A request the adapter turns away before our hooks (a target it
+ * cannot route, a URL that does not decode) gets its context when it is answered. The app must be
  * created with `createHttpAdapter()` and `bodyParser: false`.
  */
 export function configureApp(app: NestFastifyApplication, logger: Logger): NestFastifyApplication {
@@ -72,7 +77,7 @@ export function configureApp(app: NestFastifyApplication, logger: Logger): NestF
     route.errorHandler ??= (error, req, reply) => fastify.errorHandler(error, req, reply);
   });
   registerRequestContext(fastify);
-  registerAccessLog(fastify, logger);
+  registerAccessLog(fastify.server, logger);
   registerBodyParser(fastify, config.http.maxJsonBodyBytes);
   fastify.all(`${BETTER_AUTH_BASE_PATH}/*`, betterAuthHandler(auth));
   app.setGlobalPrefix('api', { exclude: ['health', 'ready'] });

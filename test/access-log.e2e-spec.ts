@@ -38,6 +38,13 @@ describe('access log', () => {
       expect(line.durationMs).toEqual(expect.any(Number));
       expect(JSON.stringify(line)).not.toContain('secret');
     });
+
+    it('logs the answer to a URL refused before the app’s hooks run, with its request id', async () => {
+      const before = (await accessLines(logs, 0)).length;
+      const res = await t.request().get('/api/orgs/%E0%A4%A');
+      expect(res.status).toBe(400);
+      expect((await accessLines(logs, before + 1)).slice(before)).toEqual([expect.objectContaining({ status: 400, path: '/api/orgs/%E0%A4%A', requestId: res.headers['request-id'] })]);
+    });
   });
 
   describe('at level warn', () => {

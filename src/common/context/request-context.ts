@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { newRequestId } from '../ids.js';
 import type { Principal } from '../../auth/principal.js';
@@ -15,6 +16,10 @@ export interface RequestContext {
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Where a request's context is also kept on Node's request, for code that sees only that. */
+const RAW_CONTEXT = Symbol('requestContext');
+type WithContext = IncomingMessage & { [RAW_CONTEXT]?: RequestContext };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,8 +69,14 @@ function openRequestContext(req: FastifyRequest, reply: FastifyReply): RequestCo
     reply.raw.setHeader('traceparent', context.traceparent);
   }
   req.context = context;
+  (req.raw as WithContext)[RAW_CONTEXT] = context;
   reply.raw.setHeader('Request-Id', context.requestId);
   return context;
+}
+
+/** The context of a Node request, once it has one (the access log sees only Node's request). */
+export function contextOfRaw(raw: IncomingMessage): RequestContext | undefined {
+  return (raw as WithContext)[RAW_CONTEXT];
 }
 
 /**
