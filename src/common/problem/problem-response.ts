@@ -28,12 +28,12 @@ export function problemHeaders(problem: ProblemException): Record<string, string
 }
 
 /** Writes a problem response: the global filter's, and Fastify's for a URL it cannot route. */
-export function writeProblem(req: FastifyRequest, reply: FastifyReply, problem: ProblemException): FastifyReply {
+export function writeProblem(req: FastifyRequest, reply: FastifyReply, problem: ProblemException): void {
   if (reply.sent || reply.raw.headersSent) {
     reply.raw.destroy();
-    return reply;
+    return;
   }
-  return reply
+  reply
     .status(problem.status)
     .headers(problemHeaders(problem))
     // A Buffer, so that Fastify keeps the media type as is (it appends a charset to strings).
