@@ -19,7 +19,6 @@ export type TriggerType = 'user' | 'api_key' | 'end_user';
 @Index(['agentId', 'createdAt', 'id'])
 @Index(['orgId', 'endUserId', 'createdAt', 'id'])
 @Check('chk_runs_status', `"status" IN ('pending', 'running', 'success', 'failed', 'timeout', 'cancelled')`)
-@Index('idx_runs_org_live', ['orgId'], { where: `"status" IN ('pending', 'running')` })
 @Index('uq_runs_org_live_slot', ['orgId', 'concurrencySlot'], { unique: true, where: `"status" IN ('pending', 'running')` })
 export class Run {
   /** `run_<uuidv7>` */
