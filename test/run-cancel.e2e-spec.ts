@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RunLogsService } from '../src/runs/run-logs.service.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
@@ -15,7 +15,7 @@ import {
   pollRun,
   runLogs,
   startRun,
-  startRunStage,
+  useRunStage,
   type RunCaller,
   type RunStage,
 } from './support/run-helpers.js';
@@ -25,27 +25,15 @@ import {
  * its own Redis and PostgreSQL connections), so the cancel signal must travel through Redis.
  */
 describe('POST /api/runs/{runId}/cancel', () => {
-  let api: TestApp;
+  let api: TestApp, fake: FakeModelServer, org: TestOrg, caller: RunCaller;
+  useRunStage((stage) => ({ api, fake, org, caller } = stage));
   let worker: TestApp | null = null;
-  let fake: FakeModelServer;
-  let org: TestOrg;
-  let caller: RunCaller;
 
   const newAgent = async () => {
     const model = await createFakeModel(api, org, fake);
     return { model, agent: await createAgent(api, org, { modelName: model.name }) };
   };
-
-  let stage: RunStage | undefined;
-
-  beforeAll(async () => {
-    stage = await startRunStage();
-    ({ api, fake, org, caller } = stage);
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await stage?.close();
-  });
+  afterAll(() => worker?.close());
 
   it('cancels a run that has waited longer than an int of milliseconds (24.8 days): its duration is capped, not refused', async () => {
     const { agent } = await newAgent();

@@ -1,13 +1,13 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import { randomUUID } from 'node:crypto';
 import { Worker, type Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { OrphanRunsSweeper } from '../src/runs/execution/orphan-runs.sweeper.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import type { TestOrg } from './support/factories.js';
 import type { FakeModelServer } from './support/fake-model-server.js';
-import { createAgent, createFakeModel, pollRun, runLogs, startRun, startRunStage, type RunCaller, type RunStage } from './support/run-helpers.js';
+import { createAgent, createFakeModel, pollRun, runLogs, startRun, useRunStage, type RunCaller } from './support/run-helpers.js';
 
 /**
  * An API process that dies between committing a run and queueing its job leaves a `pending`
@@ -15,22 +15,10 @@ import { createAgent, createFakeModel, pollRun, runLogs, startRun, startRunStage
  * gone or finished (its terminal write lost) would hold a concurrency slot for ever: it ends failed.
  */
 describe('live runs the queue lost', () => {
-  let api: TestApp;
+  let api: TestApp, fake: FakeModelServer, org: TestOrg, caller: RunCaller;
+  useRunStage((stage) => ({ api, fake, org, caller } = stage));
   let worker: TestApp | undefined;
-  let fake: FakeModelServer;
-  let org: TestOrg;
-  let caller: RunCaller;
-
-  let stage: RunStage | undefined;
-
-  beforeAll(async () => {
-    stage = await startRunStage();
-    ({ api, fake, org, caller } = stage);
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await stage?.close();
-  });
+  afterAll(() => worker?.close());
 
   /** The worker's sweeper, with its own timer stopped: the test sweeps, so counts are exact. */
   const workerSweeper = async () => {

@@ -1,13 +1,13 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunExecutor } from '../src/runs/execution/run-executor.js';
 import { RunLifecycleService } from '../src/runs/run-lifecycle.service.js';
 import { RUNS_QUEUE } from '../src/runs/runs-queue.js';
 import { startApp, type TestApp } from './support/app.js';
 import type { TestOrg } from './support/factories.js';
 import type { FakeModelServer } from './support/fake-model-server.js';
-import { createAgent, createFakeModel, getRun, runLogs, startRun, startRunStage, type RunCaller, type RunStage } from './support/run-helpers.js';
+import { createAgent, createFakeModel, getRun, runLogs, startRun, useRunStage, type RunCaller } from './support/run-helpers.js';
 
 /**
  * A job handed out again after its worker was lost resumes the run that worker left `running`.
@@ -15,24 +15,14 @@ import { createAgent, createFakeModel, getRun, runLogs, startRun, startRunStage,
  * the resumption's read of the run and its `run_resumed` entry, or to resume it past its deadline.
  */
 describe('resuming a run its lost worker left running', () => {
-  let api: TestApp;
+  let api: TestApp, fake: FakeModelServer, org: TestOrg, caller: RunCaller;
+  useRunStage((stage) => ({ api, fake, org, caller } = stage));
   let worker: TestApp | undefined;
-  let fake: FakeModelServer;
-  let org: TestOrg;
-  let caller: RunCaller;
-
-  let stage: RunStage | undefined;
-
-  beforeAll(async () => {
-    stage = await startRunStage();
-    ({ api, fake, org, caller } = stage);
-  });
   // A worker left running would take the next test's job before it is removed from the queue.
   afterEach(async () => {
     await worker?.close();
     worker = undefined;
   });
-  afterAll(() => stage?.close());
 
   /** A run as a lost worker leaves it (`running`, started `startedAgo` ago), its job out of the queue, then a worker app. */
   async function heldByLostWorker(startedAgo = '0 seconds') {

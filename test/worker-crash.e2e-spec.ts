@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import type { TestOrg } from './support/factories.js';
 import type { FakeModelServer, FakeReply } from './support/fake-model-server.js';
@@ -10,7 +10,7 @@ import {
   runLogs,
   spawnWorkerProcess,
   startRun,
-  startRunStage,
+  useRunStage,
   type RunCaller,
   type RunStage,
   type WorkerProcess,
@@ -27,23 +27,14 @@ const RECOVERY_BOUND_MS = 4 * STALLED_SECONDS * 1000 + 10_000;
  */
 // Each test boots a worker child process (seconds on a busy 2-core machine): generous timeouts.
 describe('worker processes: cross-process cancel and crash recovery', { timeout: 120_000 }, () => {
-  let api: TestApp;
-  let fake: FakeModelServer;
-  let org: TestOrg;
-  let caller: RunCaller;
+  let api: TestApp, fake: FakeModelServer, org: TestOrg, caller: RunCaller;
+  useRunStage((stage) => ({ api, fake, org, caller } = stage));
   let child: WorkerProcess | null = null;
   let survivor: TestApp | null = null;
 
   /** The first request for `model` hangs (the worker will die in it); later ones answer. */
   const hangFirst = (model: string, then: FakeReply) =>
     fake.reply((request) => (request.body.model === model && fake.requestsFor(model).length === 1 ? { hang: true } : then));
-
-  let stage: RunStage | undefined;
-
-  beforeAll(async () => {
-    stage = await startRunStage();
-    ({ api, fake, org, caller } = stage);
-  });
   afterEach(async () => {
     await child?.kill();
     child = null;
@@ -51,10 +42,6 @@ describe('worker processes: cross-process cancel and crash recovery', { timeout:
     survivor = null;
     fake.reset();
   });
-  afterAll(async () => {
-    await stage?.close();
-  });
-
   it('cancels a run held by a worker in another process: the model call is aborted within 2 s', async () => {
     child = await spawnWorkerProcess({ WORKER_STALLED_INTERVAL_SECONDS: String(STALLED_SECONDS) });
     const model = await createFakeModel(api, org, fake);

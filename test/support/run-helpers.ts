@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type supertest from 'supertest';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startApp, type TestApp } from './app.js';
 import { createApiKey, createOrg, type TestOrg } from './factories.js';
 import { FakeModelServer } from './fake-model-server.js';
@@ -27,24 +27,26 @@ export interface RunStage {
   fake: FakeModelServer;
   org: TestOrg;
   caller: RunCaller;
-  close: () => Promise<void>;
 }
 
-export async function startRunStage(): Promise<RunStage> {
-  const fake = await FakeModelServer.start();
-  const api = await startApp({ PROCESS_ROLE: 'api' });
-  const org = await createOrg(api);
-  const caller = await keyCaller(api, org);
-  return {
-    api,
-    fake,
-    org,
-    caller,
-    close: async () => {
-      await api.close();
-      await fake.close();
-    },
-  };
+/**
+ * Sets up a `RunStage` for the enclosing `describe`: started before its first test and handed to
+ * `use`, closed after its last. Vitest runs `afterAll` hooks in reverse order, so a file's own
+ * hooks registered after this call (stopping its workers) run before the stage closes.
+ */
+export function useRunStage(use: (stage: RunStage) => void): void {
+  let api: TestApp | undefined;
+  let fake: FakeModelServer | undefined;
+  beforeAll(async () => {
+    fake = await FakeModelServer.start();
+    api = await startApp({ PROCESS_ROLE: 'api' });
+    const org = await createOrg(api);
+    use({ api, fake, org, caller: await keyCaller(api, org) });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await fake?.close();
+  });
 }
 
 /** Adds to the org a model pointing at the fake server, with a model string unique to the test. */
