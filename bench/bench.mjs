@@ -18,6 +18,8 @@
 //   SERVER_PID        pid of the service, for the CPU column (default: every other node process)
 //   API_KEY, AGENT_SCOPE, AGENT_NAME   reuse an existing key and agent instead of creating them
 //   SETUP_ONLY        1: create the user, org, key and agent, print them as `export …` and stop
+//   STEPS             1: instead, the CPU each process spends per request for requests that stop at
+//                     successive steps of the run route (c=64, DURATION each; SERVER_PID required)
 //   LABEL, JSON_OUT   table heading; file for the raw results
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -113,6 +115,11 @@ for (const header of ['ratelimit-policy', 'ratelimit']) {
 }
 console.error(`target POST ${TARGET_URL}${target.path}  idempotency=${IDEMPOTENCY}  body=${BODY.length}B  first answer ${probe.status} ${probeText.slice(0, 120)}`);
 
+if (env.STEPS === '1') {
+  await steps();
+  process.exit(0);
+}
+
 if (WARMUP > 0) {
   const w = await closedLoop(target, { connections: WARMUP_CONNECTIONS, duration: WARMUP, label: 'warm-up' });
   console.error(`warm-up: ${f(w.reqPerSec, 0)} req/s, ${w.non2xx} non-2xx, ${w.errors} errors${w.firstBad ? `, first non-2xx: ${w.firstBad}` : ''}`);
@@ -139,4 +146,35 @@ console.log(table(rows));
 console.log('\nCPU: host = busy share of all cores; gen/server/pg/redis = % of one core. Latencies are of 2xx answers.');
 if (env.JSON_OUT) {
   writeFileSync(env.JSON_OUT, JSON.stringify({ target: TARGET_URL, path: target.path, at: new Date().toISOString(), rows }, null, 2));
+}
+
+/**
+ * Where the server's CPU goes along the run route (API.md section 5): each variant is answered
+ * at a later step than the one before, so the differences between rows price the steps. One
+ * closed loop at 64 connections per variant; CPU from /proc, in ms per answered request.
+ */
+async function steps() {
+  if (!SERVER_PID) throw new Error('STEPS=1 needs SERVER_PID (the CPU of every node process would be counted)');
+  const variants = [
+    { label: 'GET /health: the HTTP stack and the global hooks', expect: 200, target: { ...target, method: 'GET', path: '/health', body: undefined, headers: {}, idempotency: false } },
+    { label: '401: a malformed API key (refused before any lookup)', expect: 401, target: { ...target, headers: { ...target.headers, authorization: 'Bearer ask_unknown' }, idempotency: false } },
+    { label: '400: an empty Idempotency-Key (steps 1–5: auth, version, path, rate limit)', expect: 400, target: { ...target, headers: { ...target.headers, 'idempotency-key': '' }, idempotency: false } },
+    { label: '200: no Idempotency-Key (the run stored and queued)', expect: 200, target: { ...target, idempotency: false } },
+    { label: '200: a fresh Idempotency-Key (the whole route)', expect: 200, target: { ...target, idempotency: true } },
+  ];
+  const out = ['| answered at | status | req/s | server ms/req | pg ms/req | redis ms/req |', '|---|---:|---:|---:|---:|---:|'];
+  for (const v of variants) {
+    await closedLoop(v.target, { connections: 64, duration: Math.min(WARMUP || 1, 3), label: 'warm-up' });
+    const r = await closedLoop(v.target, { connections: 64, duration: DURATION, label: v.label });
+    const answered = Object.values(r.statuses).reduce((a, b) => a + b, 0);
+    // Each variant must be answered where it is meant to be, or its row prices something else.
+    if (r.statuses[v.expect] !== answered || r.errors > 0) {
+      throw new Error(`${v.label}: expected only ${v.expect}, got ${JSON.stringify(r.statuses)} and ${r.errors} errors (${r.firstBad ?? ''})`);
+    }
+    const perRequest = (pct) => (pct == null ? '-' : f((pct * 10) / (answered / r.duration), 3));
+    out.push(`| ${v.label} | ${v.expect} | ${f(answered / r.duration, 0)} | ${perRequest(r.cpu?.server)} | ${perRequest(r.cpu?.postgres)} | ${perRequest(r.cpu?.redis)} |`);
+    console.error(`${v.label}: ${f(answered / r.duration, 0)} req/s`);
+  }
+  if (env.LABEL) console.log(`### ${env.LABEL}\n`);
+  console.log(out.join('\n'));
 }

@@ -84,6 +84,7 @@ export function percentile(sorted, p) {
  */
 export async function closedLoop(target, { connections, duration, overallRate, label }) {
   const lat = [];
+  const statuses = {};
   let firstBad;
   const opts = {
     url: target.url,
@@ -106,6 +107,7 @@ export async function closedLoop(target, { connections, duration, overallRate, l
             }
           : {}),
         onResponse: (status, body) => {
+          statuses[status] = (statuses[status] ?? 0) + 1;
           if ((status < 200 || status > 299) && !firstBad) firstBad = `${status} ${String(body).slice(0, 300)}`;
         },
       },
@@ -137,6 +139,7 @@ export async function closedLoop(target, { connections, duration, overallRate, l
     errors: r.errors,
     timeouts: r.timeouts,
     non2xx: r.non2xx,
+    statuses,
     firstBad,
     cpu: cpuDelta(before, after, wall),
   };
