@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { backtrackingChoices } from './linear-regexp.js';
 import { ajvErrorsToFieldErrors, compileSchema, compileUserSchema, createAjv, pointerSegments, schemaErrors } from './json-schema.js';
 
@@ -112,6 +112,18 @@ describe('createAjv', () => {
     const first = compileUserSchema(schema);
     expect(compileUserSchema({ ...schema })).toBe(first);
     expect(first('x')).toBe(true);
+  });
+
+  it('knows a schema object it compiled before without serializing it again', () => {
+    const schema = { type: 'object', properties: { note: { type: 'string', description: 'x'.repeat(10_000) } } };
+    const first = compileUserSchema(schema);
+    const stringify = vi.spyOn(JSON, 'stringify');
+    onTestFinished(() => stringify.mockRestore());
+    expect(compileUserSchema(schema)).toBe(first);
+    expect(stringify).not.toHaveBeenCalled();
+    // An equal object not seen before is still found by its text.
+    expect(compileUserSchema(structuredClone(schema))).toBe(first);
+    expect(stringify).toHaveBeenCalledTimes(1);
   });
 });
 

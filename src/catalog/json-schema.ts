@@ -109,23 +109,33 @@ const COMPILED_CACHE_LIMIT = 500;
 const COMPILED_CACHE_MAX_CHARS = 16 * 1024 * 1024;
 const compiled = new Map<string, ValidateFunction>();
 let compiledChars = 0;
+/**
+ * The cache key each schema object was last compiled under: the run path passes the same
+ * manifest object (held by the agent cache) request after request, and serializing a large
+ * schema on every request would cost more than validating with it.
+ */
+const keyOf = new WeakMap<object, string>();
 
 /**
  * Compiles a stored (already validated) user schema, reusing earlier compilations of the same
- * schema text: the run path compiles the same manifests over and over. Throws what Ajv throws.
+ * schema text: the run path compiles the same manifests over and over. Stored schemas are never
+ * mutated, so an object seen before is known by its text. Throws what Ajv throws.
  */
 export function compileUserSchema(schema: JsonSchema): ValidateFunction {
-  const key = JSON.stringify(schema);
+  const byObject = typeof schema === 'object' && schema !== null;
+  const key = (byObject && keyOf.get(schema)) || JSON.stringify(schema);
   const hit = compiled.get(key);
   if (hit) {
     // Refresh its place so the cache drops the least recently used schema first.
     compiled.delete(key);
     compiled.set(key, hit);
+    if (byObject) keyOf.set(schema, key);
     return hit;
   }
   const validate = compileSchema(schema, { validateSchema: false });
   compiled.set(key, validate);
   compiledChars += key.length;
+  if (byObject) keyOf.set(schema, key);
   // Least recently used first; the newest entry stays even when it alone is over the bound.
   for (const oldest of compiled.keys()) {
     if (compiled.size <= 1 || (compiled.size <= COMPILED_CACHE_LIMIT && compiledChars <= COMPILED_CACHE_MAX_CHARS)) break;
