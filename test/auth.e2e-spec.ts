@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEndUserId } from '../src/common/ids.js';
-import { startApp, type TestApp } from './support/app.js';
+import { exchangeRaw, startApp, type TestApp } from './support/app.js';
 import { addMember, createApiKey, createOrg, expectProblem, signUp, type TestOrg } from './support/factories.js';
 
 /** API.md section 2: sessions, keys, org context, roles and scopes, impersonation. */
@@ -345,13 +343,7 @@ describe('authentication and organization context', () => {
 
     /** Sends `head` (request line and headers) and `body` as written, and splits the answer. */
     async function rawRequest(head: string, body = ''): Promise<{ head: string; body: string }> {
-      const server = t.app.getHttpServer() as Server;
-      if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-      const { port } = server.address() as AddressInfo;
-      const socket = connect(port, '127.0.0.1');
-      socket.end(`${head}\r\nHost: localhost\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      let raw = '';
-      for await (const chunk of socket) raw += chunk;
+      const raw = await exchangeRaw(t, `${head}\r\nHost: localhost\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       const at = raw.indexOf('\r\n\r\n');
       return { head: raw.slice(0, at), body: raw.slice(at + 4) };
     }

@@ -1,6 +1,6 @@
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from './support/app.js';
+import { exchangeRaw, startApp, type TestApp } from './support/app.js';
 import { addMember, createApiKey, createOrg, type TestOrg, type TestUser } from './support/factories.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -184,9 +184,7 @@ describe('robustness: malformed input never yields a 5xx', () => {
   });
 
   it('refuses a body sent without Content-Type with 415', async () => {
-    const server = t.app.getHttpServer() as import('node:http').Server;
-    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
+    const port = await t.port();
     const { request } = await import('node:http');
     const body = '{"name":"x"}';
     const res = await new Promise<{ status: number; type: string; json: Record<string, unknown> }>((resolve, reject) => {
@@ -204,6 +202,26 @@ describe('robustness: malformed input never yields a 5xx', () => {
     expect(res.status).toBe(415);
     expect(res.type).toMatch(/^application\/problem\+json/);
     expect(res.json.code).toBe('unsupported_media_type');
+  });
+
+  it('ignores a GET body, whatever its type, and serves the request on the same connection after it', async () => {
+    for (const [type, raw] of [
+      ['text/plain', 'hello'],
+      ['application/json', '{not json'],
+      [undefined, 'no type'],
+    ]) {
+      const get = t.request().get('/api/runs').set('Authorization', `Bearer ${key}`);
+      const res = await (type ? get.set('Content-Type', type) : get).send(raw);
+      expect(res.status, `${type}`).toBe(200);
+      expect(res.body.object, `${type}`).toBe('list');
+    }
+    // The unread body must not be taken for the next request on a kept-alive connection.
+    const answer = await exchangeRaw(
+      t,
+      `GET /api/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n` +
+        'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n\{"object":"list"[\s\S]*HTTP\/1\.1 200 [\s\S]*\{"status":"ok"\}$/);
   });
 
   it('refuses malformed path ids with 4xx', async () => {

@@ -304,15 +304,13 @@ describe('run logs, the event stream and ?wait', () => {
 
     it('leaves nothing subscribed when the client leaves while its stream is being set up', async () => {
       const { accepted, release } = await heldRun('held');
-      const server = cut.app.getHttpServer() as import('node:http').Server;
-      if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as { port: number };
+      const port = await cut.port();
       const { request } = await import('node:http');
       const channel = `agent-runs:run:${accepted.id}`;
       const subscribers = async () => Number(((await t.redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
       try {
         // The stream waits for Redis to confirm its subscription; the client leaves meanwhile.
-        const arrived = new Promise((resolve) => server.once('request', resolve));
+        const arrived = new Promise((resolve) => (cut.app.getHttpServer() as import('node:http').Server).once('request', resolve));
         const leaving = request({ host: '127.0.0.1', port, path: `/api/runs/${accepted.id}/events`, headers: caller.headers });
         leaving.on('error', () => undefined);
         leaving.end();

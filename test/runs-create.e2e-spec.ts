@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
@@ -642,9 +641,7 @@ describe('POST /api/agents/{scope}/{name}/run', () => {
 
 /** A POST written by hand, to send a body with no Content-Type at all (clients add one). */
 async function rawPost(t: TestApp, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
-  const server = t.app.getHttpServer();
-  if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
+  const port = await t.port();
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       let text = '';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -366,9 +366,7 @@ describe('multipart runs: files', () => {
 
     it('discards what was staged when the client goes away mid-upload', async () => {
       const before = await leftovers.count(org.id);
-      const server = t.app.getHttpServer();
-      if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-      const { port } = server.address() as AddressInfo;
+      const port = await t.port();
       const boundary = 'AbortBoundary';
       const head =
         `--${boundary}\r\nContent-Disposition: form-data; name="input"\r\n\r\n{"ticket":"x"}\r\n` +

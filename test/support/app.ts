@@ -1,3 +1,4 @@
+import { connect, type AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -22,7 +23,22 @@ export interface TestApp {
   routes: Array<{ method: string; url: string }>;
   /** A fresh supertest client (no cookies). */
   request: () => supertest.Agent;
+  /** The port the HTTP server listens on (on loopback, from the first call), for raw sockets and plain `http` clients. */
+  port: () => Promise<number>;
   close: () => Promise<void>;
+}
+
+/**
+ * Writes `bytes` to a new connection as they are and returns all the server answered until it
+ * closed the connection: the last request must say `Connection: close`. (The connection is not
+ * half-closed: Node's server would drop the requests it has not answered yet.)
+ */
+export async function exchangeRaw(t: TestApp, bytes: string): Promise<string> {
+  const socket = connect(await t.port(), '127.0.0.1');
+  socket.write(bytes);
+  let raw = '';
+  for await (const chunk of socket) raw += chunk;
+  return raw;
 }
 
 /**
@@ -51,6 +67,10 @@ export async function startApp(overrides: Record<string, string> = {}, { logs }:
     redis: app.get<Redis>(REDIS),
     routes,
     request: () => supertest.agent(server),
+    port: async () => {
+      if (!server.listening) await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+      return (server.address() as AddressInfo).port;
+    },
     close: () => app.close(),
   };
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startApp, type TestApp } from './app.js';
@@ -151,10 +150,7 @@ export interface SseStream {
 }
 
 export async function openEventStream(t: TestApp, path: string, headers: Record<string, string>): Promise<SseStream> {
-  const server = t.app.getHttpServer();
-  // Test apps are not listening (supertest binds per request): bind once on loopback.
-  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await t.port();
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       const events: SseEvent[] = [];

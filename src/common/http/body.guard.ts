@@ -20,6 +20,8 @@ export class BodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (this.reflector.get<boolean>(OWN_BODY_CHECKS, context.getHandler())) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
+    // Fastify never reads a GET or HEAD body: it is ignored, whatever its type.
+    if (req.method === 'GET' || req.method === 'HEAD') return true;
     if (hasBody(req) && !isJsonContentType(req.headers['content-type'])) {
       throw new ProblemException('unsupported_media_type', 'Send the request body as application/json.', {
         param: 'Content-Type',
