@@ -1,4 +1,6 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Logger as NestLogger } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -6,9 +8,10 @@ import { BETTER_AUTH } from './auth/auth.tokens.js';
 import { BETTER_AUTH_BASE_PATH, betterAuthHandler, type BetterAuth } from './auth/better-auth.js';
 import { contextOfRaw, registerRequestContext, runInContext } from './common/context/request-context.js';
 import { registerBodyParser } from './common/http/json-body.parser.js';
+import { newRequestId } from './common/ids.js';
 import { setupOpenApi } from './common/openapi/openapi.js';
 import { fastifyRefusal } from './common/problem/problem-details.filter.js';
-import { writeProblem } from './common/problem/problem-response.js';
+import { rawProblemResponse, writeProblem } from './common/problem/problem-response.js';
 import { ProblemException } from './common/problem/problem.exception.js';
 import { APP_CONFIG } from './config/config.module.js';
 import type { AppConfig } from './config/app.config.js';
@@ -34,7 +37,35 @@ export function createHttpAdapter(): FastifyAdapter {
     frameworkErrors: (error: Error, req: FastifyRequest, reply: FastifyReply) => {
       writeProblem(req, reply, fastifyRefusal(error) ?? new ProblemException('invalid_request', 'The request URL is malformed.'));
     },
+    clientErrorHandler: answerUnparsableRequest,
   });
+}
+
+const httpLogger = new NestLogger('HTTP');
+
+/**
+ * What Node's HTTP parser refuses (bytes that are not HTTP/1.1, a request line or header it
+ * cannot read, headers over its size limit) never becomes a request: answered here, on the
+ * socket, as problem+json (Fastify's default answer is plain JSON), and the connection closed.
+ */
+function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The client has been sending one request for longer than the request timeout.
+      socket.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    } else {
+      const detail =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? `The request headers exceed ${maxHeaderSize} bytes.`
+          : 'The request is not valid HTTP/1.1 (its request line or a header could not be read).';
+      const requestId = newRequestId();
+      // No access-log line is written for it (there is no request): this one stands in.
+      httpLogger.log({ msg: 'refused a request that is not valid HTTP/1.1', requestId, status: 400, error: error.code });
+      socket.write(rawProblemResponse(new ProblemException('invalid_request', detail), requestId));
+    }
+  }
+  socket.destroy(error);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from './support/agents.js';
-import { startApp, type TestApp } from './support/app.js';
+import { exchangeRaw, startApp, type TestApp } from './support/app.js';
 import { createApiKey, createOrg } from './support/factories.js';
 import { Relay, via } from './support/relay.js';
 import { testConfig } from './support/test-env.js';
@@ -44,6 +44,15 @@ describe('access log', () => {
       const res = await t.request().get('/api/orgs/%E0%A4%A');
       expect(res.status).toBe(400);
       expect((await accessLines(logs, before + 1)).slice(before)).toEqual([expect.objectContaining({ status: 400, path: '/api/orgs/%E0%A4%A', requestId: res.headers['request-id'] })]);
+    });
+
+    it('logs a line with the request id of the answer to bytes that never became a request', async () => {
+      const answer = await exchangeRaw(t, 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n');
+      const requestId = /^request-id: (req_\w+)\r?$/im.exec(answer)?.[1];
+      expect(requestId).toMatch(/^req_/);
+      expect(logs.lines.filter((l) => l.requestId === requestId)).toEqual([
+        expect.objectContaining({ level: 'info', msg: 'refused a request that is not valid HTTP/1.1', status: 400, error: 'HPE_INVALID_HEADER_TOKEN' }),
+      ]);
     });
   });
 

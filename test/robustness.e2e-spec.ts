@@ -224,6 +224,24 @@ describe('robustness: malformed input never yields a 5xx', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n\{"object":"list"[\s\S]*HTTP\/1\.1 200 [\s\S]*\{"status":"ok"\}$/);
   });
 
+  it('answers bytes Node cannot parse as HTTP/1.1 with a 400 problem, and closes the connection', async () => {
+    for (const [label, request] of [
+      ['a non-ASCII request target', 'GET /api/runs/\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n'],
+      ['a header name with a space', 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n'],
+      ['no request line', 'HELLO\r\n\r\n'],
+      ['headers over the size limit', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+    ]) {
+      const answer = await exchangeRaw(t, request!);
+      const at = answer.indexOf('\r\n\r\n');
+      const head = answer.slice(0, at);
+      expect(head, label).toMatch(/^HTTP\/1\.1 400 Invalid Request\r\n/);
+      expect(head, label).toMatch(/^content-type: application\/problem\+json\r?$/im);
+      expect(head, label).toMatch(/^connection: close\r?$/im);
+      const requestId = /^request-id: (req_\w+)\r?$/im.exec(head)?.[1];
+      expect(JSON.parse(answer.slice(at + 4)), label).toMatchObject({ status: 400, code: 'invalid_request', requestId });
+    }
+  });
+
   it('refuses malformed path ids with 4xx', async () => {
     for (const route of ROUTES.filter((r) => /\{(?!orgId)/.test(r.path) || r.path.includes('{orgId}'))) {
       const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);

@@ -39,3 +39,14 @@ export function writeProblem(req: FastifyRequest, reply: FastifyReply, problem: 
     // A Buffer, so that Fastify keeps the media type as is (it appends a charset to strings).
     .send(Buffer.from(JSON.stringify(problemBody(problem, ensureRequestContext(req, reply).requestId))));
 }
+
+/**
+ * A whole HTTP/1.1 problem response, for a request Node's parser refused (no request object
+ * exists, and the connection is closed after it).
+ */
+export function rawProblemResponse(problem: ProblemException, requestId: string): string {
+  const body = JSON.stringify(problemBody(problem, requestId));
+  const headers = { ...problemHeaders(problem), 'Request-Id': requestId, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${problem.status} ${PROBLEM_CODES[problem.code].title}\r\n${lines.join('')}\r\n${body}`;
+}
