@@ -65,6 +65,8 @@ function cpuDelta(a, b, seconds) {
   const pct = (k) => Math.round((used(k) / TICK / seconds) * 100);
   const tot = b.hostTotal - a.hostTotal;
   return {
+    // CPU seconds each group used, unrounded (for per-request figures).
+    seconds: { generator: used('generator') / TICK, server: used('server') / TICK, postgres: used('postgres') / TICK, redis: used('redis') / TICK },
     host: tot > 0 ? Math.round((1 - (b.hostIdle - a.hostIdle) / tot) * 100) : null, // % of all cores
     generator: pct('generator'),
     server: pct('server'),

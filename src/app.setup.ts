@@ -47,21 +47,27 @@ const httpLogger = new NestLogger('HTTP');
  * What Node's HTTP parser refuses (bytes that are not HTTP/1.1, a request line or header it
  * cannot read, headers over its size limit) never becomes a request: answered here, on the
  * socket, as problem+json (Fastify's default answer is plain JSON), and the connection closed.
+ * Not while an earlier request of the connection is still being answered: the bytes would land
+ * inside that response.
  */
 function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) {
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      // The client has been sending one request for longer than the request timeout.
-      socket.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  // Node's server attaches the response in progress to its socket (its own handler checks it too).
+  const answering = (socket as Duplex & { _httpMessage?: unknown })._httpMessage != null;
+  if (socket.writable && !answering) {
+    const requestId = newRequestId();
+    // No access-log line is written for it (there is no request): this one stands in.
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    httpLogger.log({ msg: 'refused a request that is not valid HTTP/1.1', requestId, status: timedOut ? 408 : 400, error: error.code });
+    if (timedOut) {
+      // The client took longer than the request timeout to send one request. The closed list of
+      // problem codes (API.md section 1) has none for 408: an empty body.
+      socket.write(`HTTP/1.1 408 Request Timeout\r\nRequest-Id: ${requestId}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     } else {
       const detail =
         error.code === 'HPE_HEADER_OVERFLOW'
           ? `The request headers exceed ${maxHeaderSize} bytes.`
           : 'The request is not valid HTTP/1.1 (its request line or a header could not be read).';
-      const requestId = newRequestId();
-      // No access-log line is written for it (there is no request): this one stands in.
-      httpLogger.log({ msg: 'refused a request that is not valid HTTP/1.1', requestId, status: 400, error: error.code });
       socket.write(rawProblemResponse(new ProblemException('invalid_request', detail), requestId));
     }
   }

@@ -17,7 +17,6 @@ import {
   startRun,
   useRunStage,
   type RunCaller,
-  type RunStage,
 } from './support/run-helpers.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { currentContext } from '../src/common/context/request-context.js';
 import { RunEventsService } from '../src/runs/run-events.service.js';
 import { RunStreamService } from '../src/runs/run-stream.service.js';
-import { startApp, type TestApp } from './support/app.js';
+import { exchangeRaw, startApp, type TestApp } from './support/app.js';
 import { Relay, via } from './support/relay.js';
 import { testConfig } from './support/test-env.js';
 import { addMember, createOrg, expectProblem, type TestOrg } from './support/factories.js';
@@ -230,6 +230,19 @@ describe('run logs, the event stream and ?wait', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('running');
+      release.open();
+      await pollRun(t, caller, accepted.id);
+    });
+
+    it('writes nothing into the answer of a waiting request when the next one on its connection is not HTTP', async () => {
+      const { accepted, release } = await heldRun('pipelined');
+      const answer = await exchangeRaw(
+        t,
+        `GET /api/runs/${accepted.id}?wait=2 HTTP/1.1\r\nHost: x\r\nAuthorization: ${caller.headers.Authorization}\r\n\r\n` +
+          'GET /health HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n',
+      );
+      // The connection is closed at once; a 400 written then would have been taken for the first answer.
+      expect(answer).toBe('');
       release.open();
       await pollRun(t, caller, accepted.id);
     });

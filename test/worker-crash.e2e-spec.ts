@@ -12,7 +12,6 @@ import {
   startRun,
   useRunStage,
   type RunCaller,
-  type RunStage,
   type WorkerProcess,
 } from './support/run-helpers.js';
 

@@ -112,7 +112,9 @@ let compiledChars = 0;
 /**
  * The cache key each schema object was last compiled under: the run path passes the same
  * manifest object (held by the agent cache) request after request, and serializing a large
- * schema on every request would cost more than validating with it.
+ * schema on every request would cost more than validating with it. An entry lives as long as
+ * its schema object, so the text held here is bounded by what holds the objects (the agent
+ * cache's 32 MiB), not by `COMPILED_CACHE_MAX_CHARS`.
  */
 const keyOf = new WeakMap<object, string>();
 
