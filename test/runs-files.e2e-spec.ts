@@ -312,6 +312,16 @@ describe('multipart runs: files', () => {
         .set('Content-Type', 'multipart/form-data; boundary=XyZ')
         .send('--XyZ\r\nContent-Disposition: form-data; name="attachment"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 partial');
       expectProblem(cut, 400, 'invalid_request');
+      // A part without headers is malformed. The parser still hands over the file part it had
+      // already buffered after it: that one must not be staged and left behind.
+      const headless = await post()
+        .set('Content-Type', 'multipart/form-data; boundary=XyZ')
+        .send(
+          '--XyZ\r\nContent-Disposition: form-data; name="input"\r\n\r\n{"ticket":"t"}\r\n--XyZ\r\n\r\nno headers\r\n' +
+            '--XyZ\r\nContent-Disposition: form-data; name="notes"; filename="n.txt"\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ--\r\n',
+        );
+      expectProblem(headless, 400, 'invalid_request');
+      await new Promise((r) => setTimeout(r, 200)); // time for a late file to be written, were it staged
       await nothingLeft(before);
     });
 

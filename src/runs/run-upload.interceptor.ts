@@ -155,6 +155,7 @@ export class RunUploadInterceptor implements NestInterceptor {
       };
 
       parser.on('field', (name, value, info) => {
+        if (settled) return;
         if (info.valueTruncated) {
           refuseLater(new ProblemException('payload_too_large', `Part ${name} exceeds ${this.config.http.maxJsonBodyBytes} bytes.`, { param: name }));
         } else if (Object.hasOwn(fields, name)) {
@@ -165,6 +166,9 @@ export class RunUploadInterceptor implements NestInterceptor {
       });
 
       parser.on('file', (name, stream, info) => {
+        // Parts the parser still finds in what it had buffered after an error come too late:
+        // the result is taken, and a file staged now would never be discarded.
+        if (settled) return void stream.resume();
         pending.push(this.stageFile(name, stream, info, maxBytes, refuseLater));
       });
 
