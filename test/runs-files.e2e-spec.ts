@@ -402,4 +402,57 @@ describe('multipart runs: files', () => {
       await nothingLeft(before);
     });
   });
+
+  describe('generated bodies', () => {
+    /** mulberry32: the same bodies on every run. */
+    const seeded = (seed: number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+
+    it('answers 150 generated multipart bodies with a success or a 4xx problem, and keeps only the files of the runs it made', async () => {
+      const random = seeded(20261129);
+      const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const B = 'GenB';
+      const text = (name: string, value: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+      const file = (name: string, filename: string, type: string, bytes: string) =>
+        `--${B}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n${bytes}\r\n`;
+      const parts = [
+        () => text('input', pick(['{"ticket":"t"}', '{"ticket":"t"}', '{"ticket":1}', '[]', '{', ''])),
+        () => text(pick(['modelId', 'metadata', 'ticket', 'other']), pick(['{}', 'x', '{"a":"b"}'])),
+        () =>
+          file(
+            pick(['attachment', 'images', 'notes', 'notes', 'ticket', 'unknown', '']),
+            pick(['a.pdf', 'b.png', 'n.txt', '', '../x.pdf']),
+            pick(['application/pdf', 'image/png', 'text/plain', 'application/octet-stream']),
+            pick([PDF.toString('latin1'), PNG.toString('latin1'), 'hello', '', 'x'.repeat(5000), 'y'.repeat(70_000)]),
+          ),
+        () => `--${B}\r\n\r\nno headers\r\n`,
+        () => `--${B}\r\nContent-Disposition: form-data\r\n\r\nno name\r\n`,
+        () => `--${B}\r\nContent-Disposition: form-data; name="notes"; filename="n.txt"\r\nX-Long: ${'a'.repeat(20_000)}\r\n\r\nhi\r\n`,
+      ];
+      const before = await leftovers.count(org.id);
+      const statuses = new Set<number>();
+      for (let i = 0; i < 150; i++) {
+        let body = Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(parts)()).join('') + pick([`--${B}--\r\n`, `--${B}--\r\n`, '', `--${B}`]);
+        if (random() < 0.15) body = body.slice(0, Math.floor(random() * body.length));
+        const res = await post().set('Content-Type', `multipart/form-data; boundary=${B}`).send(Buffer.from(body, 'latin1'));
+        statuses.add(res.status);
+        if (res.status >= 300) {
+          expect(res.status, `body ${i}: ${body.slice(0, 200)}`).toBeLessThan(500);
+          expect(res.headers['content-type'], `body ${i}`).toMatch(/^application\/problem\+json/);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200)); // time for a late file to be written, were one staged
+      const after = await leftovers.count(org.id);
+      // Each run made is queued and each stored file recorded; no staged bytes stay.
+      expect(after.jobs - before.jobs).toBe(after.runs - before.runs);
+      expect(after.files - before.files).toBe(after.runFiles - before.runFiles);
+      expect(filesUnder(t.config.files.storageDir).filter((path) => path.startsWith('staging'))).toEqual([]);
+      // The bodies exercised both outcomes.
+      expect([...statuses].filter((s) => s === 201 || s === 400).sort()).toEqual([201, 400]);
+    });
+  });
 });
