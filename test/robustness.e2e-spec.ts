@@ -2,6 +2,7 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchangeRaw, startApp, type TestApp } from './support/app.js';
 import { addMember, createApiKey, createOrg, type TestOrg, type TestUser } from './support/factories.js';
+import { seededRandom } from './support/seeded-random.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -347,15 +348,7 @@ describe('robustness: malformed input never yields a 5xx', () => {
   });
 
   it('answers 300 seeded generated requests across the API below 500, refusals as problem+json', async () => {
-    // mulberry32: the same requests on every run.
-    let seed = 20261129;
-    const random = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-    };
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const { next: random, pick } = seededRandom(20261129);
     const junk = () => pick(['', 'a', '%', '%zz', '%00', '..', '@', '%40x', '*', 'null', '-1', '1e999', '{}', 'x'.repeat(300), "'", 'run_1', 'eu_', '%2F']);
     const path = () =>
       pick([

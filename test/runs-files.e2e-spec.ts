@@ -8,6 +8,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { createAgent, type TestAgent } from './support/agents.js';
 import { createApiKey, createOrg, expectProblem, type TestOrg } from './support/factories.js';
 import { filesUnder, LeftoverCounter, tempStorageDir, type Leftovers } from './support/run-leftovers.js';
+import { seededRandom } from './support/seeded-random.js';
 
 const NEW = '2026-06-11';
 const SERVER_LIMIT = 64 * 1024;
@@ -404,17 +405,8 @@ describe('multipart runs: files', () => {
   });
 
   describe('generated bodies', () => {
-    /** mulberry32: the same bodies on every run. */
-    const seeded = (seed: number) => () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-    };
-
     it('answers 150 generated multipart bodies with a success or a 4xx problem, and keeps only the files of the runs it made', async () => {
-      const random = seeded(20261129);
-      const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const { next: random, pick } = seededRandom(20261129);
       const B = 'GenB';
       const text = (name: string, value: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
       const file = (name: string, filename: string, type: string, bytes: string) =>
