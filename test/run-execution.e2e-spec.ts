@@ -119,6 +119,48 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     expect(logs.some((l) => l.type === 'result')).toBe(false);
   });
 
+  it('ends an answer PostgreSQL cannot store failed with the model’s fault, never internal_error', async () => {
+    const model = await createFakeModel(t, org, fake);
+    const text = await createAgent(t, org, { modelName: model.name });
+    const json = await createAgent(t, org, { modelName: model.name, manifest: { output: { schema: { type: 'object' } } } });
+
+    for (const [label, reply] of [
+      ['a NUL character', 'before\u0000after'],
+      ['an unpaired surrogate', 'broken \ud800 text'],
+    ] as const) {
+      fake.reply({ text: reply });
+      const run = await pollRun(t, caller, (await startRun(t, caller, text)).id);
+      expect(run, label).toMatchObject({ status: 'failed', errorCode: 'model_error', result: null, usage: { inputTokens: 11, outputTokens: 7 } });
+      expect(run.error, label).toMatch(/cannot be stored/);
+    }
+
+    // Escaped in JSON, in a key: the text is storable, the parsed output is not.
+    fake.reply({ text: '{"ok":true,"bad\\u0000key":{"deep":"\\u0000"}}' });
+    const output = await pollRun(t, caller, (await startRun(t, caller, json)).id);
+    expect(output).toMatchObject({ status: 'failed', errorCode: 'output_invalid', result: null });
+    expect(output.error).toMatch(/cannot be stored .* at output\.\?/);
+
+    // A provider's error message is relayed, made storable.
+    fake.reply({ status: 400, message: 'refused \u0000 here' });
+    const refused = await pollRun(t, caller, (await startRun(t, caller, text)).id);
+    expect(refused).toMatchObject({ status: 'failed', errorCode: 'model_error' });
+    expect(refused.error).toBe('The model answered 400: refused \ufffd here');
+  });
+
+  it('records token counts a provider reports oddly as whole numbers within range', async () => {
+    const model = await createFakeModel(t, org, fake);
+    const agent = await createAgent(t, org, { modelName: model.name });
+    for (const [usage, expected] of [
+      [{ prompt_tokens: 1e12, completion_tokens: -5 }, { inputTokens: 2 ** 31 - 1, outputTokens: 0 }],
+      [{ prompt_tokens: 2.6, completion_tokens: Number.NaN }, { inputTokens: 3, outputTokens: 0 }],
+      [{ prompt_tokens: '12', completion_tokens: null }, { inputTokens: 0, outputTokens: 0 }],
+    ] as const) {
+      fake.reply({ text: 'ok', usage: usage as never });
+      const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+      expect(run, JSON.stringify(usage)).toMatchObject({ status: 'success', usage: expected });
+    }
+  });
+
   it('retries a transient failure (500, then 429) and succeeds, logging every attempt', async () => {
     const model = await createFakeModel(t, org, fake);
     const agent = await createAgent(t, org, { modelName: model.name });

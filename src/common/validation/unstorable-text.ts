@@ -4,6 +4,9 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 /** Whether PostgreSQL can store `text` (in a text or jsonb column). */
 export const isStorableText = (text: string): boolean => !UNSTORABLE.test(text);
 
+/** `text` with each unstorable character replaced by U+FFFD, for text we only relay (a provider's error message). */
+export const storableText = (text: string): string => text.replace(new RegExp(UNSTORABLE.source, 'g'), '\ufffd');
+
 /**
  * Dotted paths (under `root`) of the strings and keys in `value` holding unstorable text, at
  * most 20. Sent on, such a value fails in PostgreSQL: refuse it with a 400 that names the field.

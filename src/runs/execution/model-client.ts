@@ -6,6 +6,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { AppConfig } from '../../config/app.config.js';
 import { InjectConfig } from '../../config/config.module.js';
 import { isLocalHostname, isPrivateAddress } from '../../models/model-url.js';
+import { isStorableText, storableText } from '../../common/validation/unstorable-text.js';
 
 /** Where and how to call a model: an org model configuration or the server default. */
 export interface ModelEndpoint {
@@ -48,10 +49,19 @@ export class ModelCallError extends Error {
   }
 }
 
+/** The largest count a run records (its token columns are 32-bit integers). */
+export const MAX_TOKENS = 2 ** 31 - 1;
+
+/** A provider's token count as a run records it: a whole number in 0..MAX_TOKENS, anything else 0. */
+export function tokenCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), MAX_TOKENS) : 0;
+}
+
 const CLIENT_CACHE_LIMIT = 100;
 const MESSAGE_LIMIT = 500;
 
-const clip = (text: string): string => (text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
+/** A provider's message as a run's error and log may hold it: bounded, and storable (it is the provider's text). */
+const clip = (text: string): string => storableText(text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
 
 const PRIVATE_HOST = 'EPRIVATEHOST';
 const privateHostMessage =
@@ -116,12 +126,15 @@ export class ModelClient {
       throw toModelCallError(err, signal);
     }
     const usage = {
-      inputTokens: completion.usage?.prompt_tokens ?? 0,
-      outputTokens: completion.usage?.completion_tokens ?? 0,
+      inputTokens: tokenCount(completion.usage?.prompt_tokens),
+      outputTokens: tokenCount(completion.usage?.completion_tokens),
     };
     const text = completion.choices?.[0]?.message?.content;
     if (typeof text !== 'string') {
       throw new ModelCallError('The model answered without a message.', false, null, null, usage);
+    }
+    if (!isStorableText(text)) {
+      throw new ModelCallError('The model answered with text that cannot be stored (a NUL character or an unpaired surrogate).', false, null, null, usage);
     }
     return { text, usage };
   }

@@ -12,7 +12,8 @@ import { RunLifecycleService, type RunOutcome } from '../run-lifecycle.service.j
 import type { RunLogInput } from '../run-log.presenter.js';
 import { RunLogsService } from '../run-logs.service.js';
 import type { Run } from '../run.entity.js';
-import { ModelCallError, ModelClient, type ChatAnswer, type ModelEndpoint } from './model-client.js';
+import { MAX_TOKENS, ModelCallError, ModelClient, type ChatAnswer, type ModelEndpoint } from './model-client.js';
+import { unstorableTextFields } from '../../common/validation/unstorable-text.js';
 import { buildMessages, parseJsonAnswer, schemaName } from './prompt-builder.js';
 
 /** Model calls per run, the first included (API.md section 7). */
@@ -48,7 +49,10 @@ export type ExecutionResult = 'finished' | 'skipped' | 'interrupted';
 
 type Usage = ChatAnswer['usage'];
 
-const addUsage = (a: Usage, b: Usage): Usage => ({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens });
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: Math.min(a.inputTokens + b.inputTokens, MAX_TOKENS),
+  outputTokens: Math.min(a.outputTokens + b.outputTokens, MAX_TOKENS),
+});
 
 /**
  * Executes one run: claims it (`pending → running`), builds the prompt, calls the model with
@@ -248,6 +252,11 @@ export class RunExecutor implements OnModuleInit {
     if (schema === undefined) return { status: 'success', result: { output: answer.text } };
     const parsed = parseJsonAnswer(answer.text);
     if (!parsed.ok) return { status: 'failed', error: 'The model’s answer is not valid JSON, but the agent has an output schema.', errorCode: 'output_invalid' };
+    // JSON escapes can spell what PostgreSQL cannot store (`"\u0000"`), in a key or a value.
+    const unstorable = unstorableTextFields(parsed.value, 'output');
+    if (unstorable.length > 0) {
+      return { status: 'failed', error: `The model’s answer holds text that cannot be stored (a NUL character or an unpaired surrogate) at ${unstorable.join(', ')}.`, errorCode: 'output_invalid' };
+    }
     const errors = schemaErrors(schema, parsed.value);
     if (errors) {
       const problems = errors.slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
