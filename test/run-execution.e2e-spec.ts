@@ -23,7 +23,8 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
 
   beforeAll(async () => {
     fake = await FakeModelServer.start();
-    t = await startApp({ PROCESS_ROLE: 'api' });
+    // More runs than the default 20 a minute start here: the limit is another file's subject.
+    t = await startApp({ PROCESS_ROLE: 'api', RUN_RATE_LIMIT_PER_MINUTE: '1000' });
     worker = await startApp({ PROCESS_ROLE: 'worker', MODEL_RETRY_BASE_DELAY_MS: '20' });
     org = await createOrg(t);
     caller = await keyCaller(t, org);
