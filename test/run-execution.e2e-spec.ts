@@ -319,6 +319,22 @@ describe('run execution (worker, model calls, output checks, retries, timeout)',
     expect(byFile('data.bin')?.text).toMatch(/data\.bin.*application\/octet-stream, 8 bytes\); its content is not included\./);
   });
 
+  it('ends model_error, without retrying, when the answer exceeds MODEL_MAX_ANSWER_BYTES', async () => {
+    const model = await createFakeModel(t, org, fake);
+    const agent = await createAgent(t, org, { modelName: model.name });
+    await worker.close();
+    worker = await startApp({ PROCESS_ROLE: 'worker', MODEL_MAX_ANSWER_BYTES: '2048' });
+
+    fake.reply({ text: 'y'.repeat(5000) });
+    const run = await pollRun(t, caller, (await startRun(t, caller, agent)).id);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'model_error', result: null });
+    expect(run.error).toBe('The model’s answer exceeds 2048 bytes (MODEL_MAX_ANSWER_BYTES).');
+    expect(fake.requestsFor(model.model)).toHaveLength(1);
+
+    fake.reply({ text: 'short enough' });
+    expect(await pollRun(t, caller, (await startRun(t, caller, agent)).id)).toMatchObject({ status: 'success', result: { output: 'short enough' } });
+  });
+
   it('refuses, when the call is made, a model on a private network if ALLOW_PRIVATE_MODEL_URLS=false', async () => {
     // Configured while private URLs were allowed; executed by a worker that forbids them.
     const model = await createFakeModel(t, org, fake);

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
     expect(config.runs).toMatchObject({ rateLimitPerMinute: 20, orgMaxConcurrentRuns: 50, idempotencyLockTimeoutSeconds: 60, eventsKeepAliveSeconds: 15 });
     expect(config.worker).toMatchObject({ role: 'all', healthPort: null });
     expect(config.shutdownTimeoutSeconds).toBe(20);
-    expect(config.models).toEqual({ allowPrivateUrls: true, serverDefault: null });
+    expect(config.models).toEqual({ allowPrivateUrls: true, maxAnswerBytes: 4 * 1024 * 1024, serverDefault: null });
     expect(config.secrets.modelKey).toHaveLength(32);
   });
 
@@ -63,6 +63,8 @@ describe('loadConfig', () => {
     ['SHUTDOWN_TIMEOUT_SECONDS', '0'],
     ['SHUTDOWN_TIMEOUT_SECONDS', '601'],
     ['ALLOW_PRIVATE_MODEL_URLS', 'maybe'],
+    ['MODEL_MAX_ANSWER_BYTES', '100'],
+    ['MODEL_MAX_ANSWER_BYTES', 'lots'],
     ['MIGRATIONS_RUN', 'yes please'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],

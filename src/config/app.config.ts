@@ -124,6 +124,10 @@ class EnvironmentVariables {
   @Transform(({ value }) => Number(value)) @IsInt() @Min(0) @Max(60000)
   MODEL_RETRY_BASE_DELAY_MS: number = 200;
 
+  /** Largest model answer (response body) a worker reads; a larger one fails the run (model_error). */
+  @Transform(({ value }) => Number(value)) @IsInt() @Min(1024) @Max(256 * 1024 * 1024)
+  MODEL_MAX_ANSWER_BYTES: number = 4 * 1024 * 1024;
+
   /** Apply pending database migrations (TypeORM and Better Auth) at boot. */
   @Transform(({ value }) => toBoolean(value)) @IsBoolean({ message: 'must be true or false' })
   MIGRATIONS_RUN: boolean = true;
@@ -160,6 +164,7 @@ export interface AppConfig {
   };
   models: {
     allowPrivateUrls: boolean;
+    maxAnswerBytes: number;
     serverDefault: { baseUrl: string; apiKey: string; model: string } | null;
   };
   log: { level: string };
@@ -220,7 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       retryBaseDelayMs: vars.MODEL_RETRY_BASE_DELAY_MS,
       healthPort: vars.WORKER_HEALTH_PORT ?? null,
     },
-    models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, serverDefault },
+    models: { allowPrivateUrls: vars.ALLOW_PRIVATE_MODEL_URLS, maxAnswerBytes: vars.MODEL_MAX_ANSWER_BYTES, serverDefault },
     log: { level: vars.LOG_LEVEL },
     shutdownTimeoutSeconds: vars.SHUTDOWN_TIMEOUT_SECONDS,
   };

@@ -64,6 +64,36 @@ const MESSAGE_LIMIT = 500;
 const clip = (text: string): string => storableText(text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
 
 const PRIVATE_HOST = 'EPRIVATEHOST';
+const ANSWER_TOO_LARGE = 'EMODELANSWERTOOLARGE';
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * `fetch`, reading at most `limit` bytes of a response body: a larger body (declared, or as it
+ * streams) fails the call, so a model's answer cannot grow a worker's memory without bound.
+ */
+export function limitedFetch(base: Fetch, limit: number): Fetch {
+  const tooLarge = () => Object.assign(new Error(`The model’s answer exceeds ${limit} bytes (MODEL_MAX_ANSWER_BYTES).`), { code: ANSWER_TOO_LARGE });
+  return async (url, init) => {
+    const response = await base(url, init);
+    if (Number(response.headers.get('content-length')) > limit) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    if (!response.body) return response;
+    let seen = 0;
+    const body = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > limit) controller.error(tooLarge());
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
 const privateHostMessage =
   'The model’s host is on a private network, which this server does not allow (ALLOW_PRIVATE_MODEL_URLS=false).';
 
@@ -87,12 +117,12 @@ export function publicOnlyLookup(
   });
 }
 
-/** True when `err` (or what it was caused by) is the refusal above. */
-function isPrivateHostRefusal(err: unknown): boolean {
+/** The error with `code` that `err` is or was caused by, if any. */
+function causedBy(err: unknown, code: string): Error | null {
   for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
-    if (e.code === PRIVATE_HOST) return true;
+    if (e.code === code) return e as Error;
   }
-  return false;
+  return null;
 }
 
 /**
@@ -104,14 +134,19 @@ function isPrivateHostRefusal(err: unknown): boolean {
 export class ModelClient {
   private readonly clients = new Map<string, OpenAI>();
   /** With ALLOW_PRIVATE_MODEL_URLS=false: connections whose address is private are refused. */
-  private readonly publicOnly: { fetch: typeof undiciFetch; dispatcher: Agent } | null;
+  /** Every call's fetch: bounded answers, and with ALLOW_PRIVATE_MODEL_URLS=false, public addresses only. */
+  private readonly fetch: Fetch;
 
-  constructor(@InjectConfig() config: AppConfig) {
-    this.publicOnly = config.models.allowPrivateUrls ? null : { fetch: undiciFetch, dispatcher: new Agent({ connect: { lookup: publicOnlyLookup } }) };
+  constructor(@InjectConfig() private readonly config: AppConfig) {
+    const dispatcher = config.models.allowPrivateUrls ? null : new Agent({ connect: { lookup: publicOnlyLookup } });
+    const base: Fetch = dispatcher
+      ? (url, init) => undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>
+      : (url, init) => fetch(url, init);
+    this.fetch = limitedFetch(base, config.models.maxAnswerBytes);
   }
 
   async complete(endpoint: ModelEndpoint, request: ChatRequest, signal: AbortSignal): Promise<ChatAnswer> {
-    if (this.publicOnly && isLocalHostname(new URL(endpoint.baseUrl).hostname)) throw new ModelCallError(privateHostMessage, false);
+    if (!this.config.models.allowPrivateUrls && isLocalHostname(new URL(endpoint.baseUrl).hostname)) throw new ModelCallError(privateHostMessage, false);
     const body: ChatCompletionCreateParamsNonStreaming = { model: endpoint.model, messages: request.messages };
     if (request.jsonSchema) {
       body.response_format = {
@@ -143,14 +178,13 @@ export class ModelClient {
     const key = `${endpoint.baseUrl}\n${endpoint.apiKey}`;
     let client = this.clients.get(key);
     if (!client) {
-      // The SDK refuses an empty key; local servers often need none.
-      const guard = this.publicOnly;
       client = new OpenAI({
         baseURL: endpoint.baseUrl,
+        // The SDK refuses an empty key; local servers often need none.
         apiKey: endpoint.apiKey || 'none',
         maxRetries: 0,
         timeout: 1_800_000,
-        ...(guard && { fetch: ((url: string, init: RequestInit) => guard.fetch(url, { ...(init as object), dispatcher: guard.dispatcher })) as unknown as typeof fetch }),
+        fetch: this.fetch as unknown as typeof fetch,
       });
       this.clients.set(key, client);
       if (this.clients.size > CLIENT_CACHE_LIMIT) this.clients.delete(this.clients.keys().next().value!);
@@ -162,7 +196,9 @@ export class ModelClient {
 /** Maps what the SDK throws to a ModelCallError; an abort we asked for is rethrown as is. */
 function toModelCallError(err: unknown, signal: AbortSignal): unknown {
   if (signal.aborted || err instanceof APIUserAbortError) return signal.reason ?? err;
-  if (isPrivateHostRefusal(err)) return new ModelCallError(privateHostMessage, false);
+  if (causedBy(err, PRIVATE_HOST)) return new ModelCallError(privateHostMessage, false);
+  const tooLarge = causedBy(err, ANSWER_TOO_LARGE);
+  if (tooLarge) return new ModelCallError(tooLarge.message, false);
   if (err instanceof APIConnectionError) {
     return new ModelCallError(`Could not reach the model: ${clip(err.message)}`, true);
   }
