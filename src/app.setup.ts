@@ -48,13 +48,18 @@ const httpLogger = new NestLogger('HTTP');
  * cannot read, headers over its size limit) never becomes a request: answered here, on the
  * socket, as problem+json (Fastify's default answer is plain JSON), and the connection closed.
  * Not while an earlier request of the connection is still being answered: the bytes would land
- * inside that response.
+ * inside that response, which is let finish instead.
  */
 function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  // Node's server attaches the response in progress to its socket (its own handler checks it too).
-  const answering = (socket as Duplex & { _httpMessage?: unknown })._httpMessage != null;
-  if (socket.writable && !answering) {
+  // Node's server attaches the response in progress to its socket. That request was well
+  // formed: it gets its answer, then the connection closes (what followed it is dropped).
+  const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (answering) {
+    answering.once('close', () => socket.destroy());
+    return;
+  }
+  if (socket.writable) {
     const requestId = newRequestId();
     // No access-log line is written for it (there is no request): this one stands in.
     const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
