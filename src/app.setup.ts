@@ -52,11 +52,13 @@ const httpLogger = new NestLogger('HTTP');
  */
 function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  // Node's server attaches the response in progress to its socket. That request was well
-  // formed: it gets its answer, then the connection closes (what followed it is dropped).
+  // Node's server attaches the response in progress to its socket. If its request arrived
+  // whole, it gets its answer, then the connection closes (what followed it is dropped). If not
+  // (the client went away mid-body), the rest will never come: close now, so it is aborted.
   const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (answering) {
-    answering.once('close', () => socket.destroy());
+    if (answering.req.complete) answering.once('close', () => socket.destroy());
+    else socket.destroy(error);
     return;
   }
   if (socket.writable) {
