@@ -64,6 +64,8 @@ const MESSAGE_LIMIT = 500;
 const clip = (text: string): string => storableText(text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
 
 const PRIVATE_HOST = 'EPRIVATEHOST';
+const privateHostMessage =
+  'The model’s host is on a private network, which this server does not allow (ALLOW_PRIVATE_MODEL_URLS=false).';
 const ANSWER_TOO_LARGE = 'EMODELANSWERTOOLARGE';
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -94,8 +96,6 @@ export function limitedFetch(base: Fetch, limit: number): Fetch {
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
-const privateHostMessage =
-  'The model’s host is on a private network, which this server does not allow (ALLOW_PRIVATE_MODEL_URLS=false).';
 
 /**
  * DNS lookup for model connections when private networks are forbidden: a name that resolves
@@ -133,7 +133,6 @@ function causedBy(err: unknown, code: string): Error | null {
 @Injectable()
 export class ModelClient {
   private readonly clients = new Map<string, OpenAI>();
-  /** With ALLOW_PRIVATE_MODEL_URLS=false: connections whose address is private are refused. */
   /** Every call's fetch: bounded answers, and with ALLOW_PRIVATE_MODEL_URLS=false, public addresses only. */
   private readonly fetch: Fetch;
 
