@@ -31,6 +31,11 @@ export interface FileStorage {
   discard(key: string): Promise<void>;
   read(key: string): Promise<Buffer>;
   createReadStream(key: string): Readable;
+  /**
+   * Deletes staged files last written before `olderThan`: what a process that died mid-upload,
+   * or any request that lost track of its files, left behind. Returns how many.
+   */
+  purgeStaged(olderThan: Date): Promise<number>;
 }
 
 /** Injection token of the configured FileStorage: `@Inject(FILE_STORAGE) storage: FileStorage`. */

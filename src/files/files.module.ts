@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app.config.js';
 import { FILE_STORAGE } from './file-storage.js';
 import { LocalFileStorage } from './local-file-storage.js';
+import { StagingJanitor } from './staging.janitor.js';
 
 /** Provides the FileStorage (`FILE_STORAGE`); swap the factory to use another store. */
 @Module({
@@ -16,6 +17,7 @@ import { LocalFileStorage } from './local-file-storage.js';
         return storage;
       },
     },
+    StagingJanitor,
   ],
   exports: [FILE_STORAGE],
 })

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -70,6 +70,18 @@ export class LocalFileStorage implements FileStorage {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+
+  async purgeStaged(olderThan: Date): Promise<number> {
+    let purged = 0;
+    for (const name of await readdir(join(this.root, STAGING))) {
+      const key = `${STAGING}/${name}`;
+      const stats = await stat(this.path(key)).catch(() => null);
+      if (!stats?.isFile() || stats.mtime >= olderThan) continue;
+      await this.discard(key);
+      purged++;
+    }
+    return purged;
   }
 
   read(key: string): Promise<Buffer> {
