@@ -57,8 +57,10 @@ function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): 
   // (the client went away mid-body), the rest will never come: close now, so it is aborted.
   const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (answering) {
-    if (answering.req.complete) answering.once('close', () => socket.destroy());
-    else socket.destroy(error);
+    if (!answering.req.complete) return void socket.destroy(error);
+    // Said in its headers while still possible, so that the client sends nothing more on it.
+    if (!answering.headersSent) answering.shouldKeepAlive = false;
+    answering.once('close', () => socket.destroy());
     return;
   }
   if (socket.writable) {

@@ -243,6 +243,7 @@ describe('run logs, the event stream and ?wait', () => {
       );
       // The first answer whole, nothing written into it, then the connection closed.
       expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(answer).toMatch(/^connection: close\r$/im);
       expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ id: accepted.id, status: 'running' });
       release.open();
       await pollRun(t, caller, accepted.id);
