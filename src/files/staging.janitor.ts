@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { FILE_STORAGE, type FileStorage } from './file-storage.js';
+import { repeat } from '../common/repeat.js';
 
 const PURGE_EVERY_MS = 10 * 60 * 1000;
 /** Far longer than any upload can take (a request gets 5 minutes), so no live upload is touched. */
@@ -19,9 +20,7 @@ export class StagingJanitor implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     void this.purge();
-    // Jittered so that several processes sharing the store do not purge in lockstep; unref'd so it never holds the process.
-    this.timer = setInterval(() => void this.purge(), PURGE_EVERY_MS + Math.floor(Math.random() * 60_000));
-    this.timer.unref();
+    this.timer = repeat(() => void this.purge(), PURGE_EVERY_MS, 60_000);
   }
 
   onApplicationShutdown(): void {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { IdempotencyStore } from './idempotency.store.js';
+import { repeat } from '../common/repeat.js';
 
 const PURGE_EVERY_MS = 10 * 60 * 1000;
 
@@ -12,9 +13,7 @@ export class IdempotencyJanitor implements OnApplicationBootstrap, OnApplication
   constructor(private readonly store: IdempotencyStore) {}
 
   onApplicationBootstrap(): void {
-    // Jittered so that several processes do not purge in lockstep; unref'd so it never holds the process.
-    this.timer = setInterval(() => void this.purge(), PURGE_EVERY_MS + Math.floor(Math.random() * 60_000));
-    this.timer.unref();
+    this.timer = repeat(() => void this.purge(), PURGE_EVERY_MS, 60_000);
   }
 
   onApplicationShutdown(): void {

@@ -8,6 +8,7 @@ import type { AppConfig } from '../../config/app.config.js';
 import { RUNS_QUEUE, runJobOptions, type RunJobData } from '../runs-queue.js';
 import { RunExecutor } from './run-executor.js';
 import { lostRunReason } from './runs.processor.js';
+import { repeat } from '../../common/repeat.js';
 
 const BATCH = 500;
 
@@ -43,8 +44,7 @@ export class OrphanRunsSweeper implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.worker.orphanSweepSeconds * 1000);
-    this.timer.unref();
+    this.timer = repeat(() => void this.sweep(), this.config.worker.orphanSweepSeconds * 1000);
   }
 
   onApplicationShutdown(): void {
